@@ -1,0 +1,46 @@
+"""Turns every failure into a Midaz error body (DESIGN.md §9) with the matching status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from rest_framework import exceptions as drf_exceptions
+
+from midaz.api.render import json_response
+from midaz.exceptions import LedgerError
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(error: LedgerError) -> HttpResponse:
+    return json_response(error.as_dict(), status=error.status)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
+    """DRF's hook: domain errors, DRF's own errors and anything unexpected."""
+    if isinstance(exc, LedgerError):
+        return error_response(exc)
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        return error_response(LedgerError("The method is not allowed on this route.", code="0485"))
+    if isinstance(exc, drf_exceptions.ParseError):
+        return error_response(LedgerError(str(exc.detail), code="0094"))
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+        return error_response(LedgerError(str(exc.detail), code="0047"))
+    if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+        return error_response(LedgerError(str(exc.detail), code="0041"))
+    if isinstance(exc, drf_exceptions.PermissionDenied):
+        return error_response(LedgerError(str(exc.detail), code="0043"))
+    if isinstance(exc, Http404 | drf_exceptions.NotFound):
+        return error_response(LedgerError("The requested route was not found.", code="0484"))
+    logger.exception("unhandled error", exc_info=exc)
+    return error_response(LedgerError("internal error", code="0046"))
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(LedgerError("The requested route was not found.", code="0484"))
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    return error_response(LedgerError("internal error", code="0046"))

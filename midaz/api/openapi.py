@@ -1,0 +1,91 @@
+"""OpenAPI helpers: response components registered by the apps, added to the schema by a
+drf-spectacular post-processing hook, and the shared error and list shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+COMPONENTS: dict[str, dict[str, Any]] = {}
+
+_TYPES = {
+    "string": {"type": "string"},
+    "string?": {"type": "string", "nullable": True},
+    "uuid": {"type": "string", "format": "uuid"},
+    "uuid?": {"type": "string", "format": "uuid", "nullable": True},
+    "date-time": {"type": "string", "format": "date-time"},
+    "date-time?": {"type": "string", "format": "date-time", "nullable": True},
+    "bool": {"type": "boolean"},
+    "int": {"type": "integer"},
+    "decimal": {"type": "string", "description": "exact decimal as a string"},
+    "decimal?": {"type": "string", "nullable": True},
+    "metadata": {"type": "object", "additionalProperties": True},
+    "object": {"type": "object", "additionalProperties": True},
+    "status": {"$ref": "#/components/schemas/Status"},
+}
+
+
+def ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def component(
+    name: str, fields: dict[str, Any], required: list[str] | None = None
+) -> dict[str, Any]:
+    """Register a response object; field values are short type names or schema dicts."""
+    props = {k: (_TYPES[v] if isinstance(v, str) else v) for k, v in fields.items()}
+    spec: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        spec["required"] = required
+    COMPONENTS[name] = spec
+    return ref(name)
+
+
+component("Status", {"code": "string", "description": "string?"}, ["code"])
+ERROR = component(
+    "Error",
+    {
+        "code": "string",
+        "title": "string",
+        "message": "string",
+        "type": "string",
+        "status": "int",
+        "detail": "string",
+        "entityType": "string",
+        "fields": "object",
+    },
+    ["code", "title", "message"],
+)
+
+
+def offset_list(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": item},
+            "limit": {"type": "integer"},
+            "page": {"type": "integer"},
+        },
+        "required": ["items", "limit"],
+    }
+
+
+def cursor_list(item: dict[str, Any], *, with_page: bool = False) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "items": {"type": "array", "items": item},
+        "limit": {"type": "integer"},
+        "next_cursor": {"type": "string"},
+        "prev_cursor": {"type": "string"},
+    }
+    if with_page:
+        props["page"] = {"type": "integer"}
+    return {"type": "object", "properties": props, "required": ["items", "limit"]}
+
+
+def add_components(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """drf-spectacular post-processing hook."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for name, spec in COMPONENTS.items():
+        schemas.setdefault(name, spec)
+    return result

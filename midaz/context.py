@@ -1,0 +1,15 @@
+"""Per-request context shared by the middleware, the database router and logging."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
+
+# Set once the current request (or task) has written to the primary: its later reads must see
+# that write, so they go to the primary too (read your own writes).
+pinned_to_primary: ContextVar[bool] = ContextVar("pinned_to_primary", default=False)
+
+
+def pin_to_primary() -> None:
+    pinned_to_primary.set(True)

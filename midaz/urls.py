@@ -1,0 +1,28 @@
+"""URL configuration: the ``/v1`` API, system endpoints, the OpenAPI schema and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularJSONAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+    SpectacularYAMLAPIView,
+)
+
+from midaz import health
+
+urlpatterns = [
+    path("health", health.HealthView.as_view()),
+    path("readyz", health.ReadyView.as_view()),
+    path("version", health.VersionView.as_view()),
+    path("v1/openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
+    path("v1/openapi.yaml", SpectacularYAMLAPIView.as_view(), name="schema-yaml"),
+    path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("v1/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("v1/", include("onboarding.urls")),
+    path("v1/", include("transactions.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "midaz.api.errors.handler404"
+handler500 = "midaz.api.errors.handler500"

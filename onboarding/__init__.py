@@ -1,0 +1,1 @@
+"""Onboarding: organizations, ledgers, assets, portfolios, segments, account types, accounts."""

@@ -1,0 +1,1 @@
+"""Transactions: balances, transactions, operations, the posting engine and its APIs."""

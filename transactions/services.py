@@ -1,0 +1,103 @@
+"""Writes that span onboarding and balances: opening accounts with their ``default`` balance,
+creating an asset with its ``@external/<CODE>`` account, and deleting both."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from midaz.exceptions import BusinessRuleViolation
+from onboarding import services as onboarding
+from onboarding.models import Account, Asset, Ledger
+from transactions.models import Balance
+
+
+def balance_open(*, account: Account, key: str = Balance.DEFAULT_KEY, **flags: Any) -> Balance:
+    """Creates a balance of ``account`` (zero, version 0). External accounts get ``debit``."""
+    direction = Balance.Direction.DEBIT if account.is_external else Balance.Direction.CREDIT
+    balance = Balance(
+        organization_id=account.organization_id,
+        ledger_id=account.ledger_id,
+        account=account,
+        alias=account.alias,
+        key=key,
+        asset_code=account.asset_code,
+        account_type=account.type,
+        direction=flags.pop("direction", direction),
+        **flags,
+    )
+    balance.save(force_insert=True)
+    return balance
+
+
+@transaction.atomic
+def account_create(*, ledger: Ledger, data: dict[str, Any]) -> Account:
+    """Opens an account and its ``default`` balance in one database transaction.
+
+    Raises what ``onboarding.services.account_build`` raises, and 0020 (alias taken).
+    """
+    account = onboarding.account_save(onboarding.account_build(ledger=ledger, data=data))
+    balance_open(account=account)
+    return account
+
+
+@transaction.atomic
+def asset_create(*, ledger: Ledger, data: dict[str, Any]) -> Asset:
+    """Creates an asset and, if absent, its ``@external/<CODE>`` account with a ``debit``
+    default balance. Raises 0003 (name or code taken)."""
+    asset = onboarding.asset_create(ledger=ledger, data=data)
+    alias = f"@external/{asset.code}"
+    if not Account.objects.filter(ledger=ledger, alias=alias).exists():
+        external = Account(
+            organization_id=ledger.organization_id,
+            ledger=ledger,
+            name=f"External {asset.code}",
+            alias=alias,
+            asset_code=asset.code,
+            type=Account.EXTERNAL,
+            status="external",
+            status_description=f"Account external created by asset: {asset.code}",
+        )
+        onboarding.account_save(external)
+        balance_open(account=external)
+    return asset
+
+
+def _soft_delete_balances(accounts: list[Account]) -> None:
+    now = timezone.now()
+    Balance.objects.filter(account__in=accounts).update(deleted_at=now, updated_at=now)
+
+
+@transaction.atomic
+def account_delete(*, account: Account) -> None:
+    """Soft-deletes an account and its balances. Locks the balances; raises 0074 (external)
+    and 0012 (a balance still holds funds)."""
+    onboarding.account_check_deletable(account)
+    balances = list(
+        Balance.objects.filter(account=account).order_by("pk").select_for_update(of=("self",))
+    )
+    if any(b.available != Decimal(0) or b.on_hold != Decimal(0) for b in balances):
+        raise BusinessRuleViolation(
+            "The account still holds funds in one of its balances.",
+            code="0012",
+            entity_type="Account",
+        )
+    _soft_delete_balances([account])
+    onboarding.account_soft_delete(account)
+
+
+@transaction.atomic
+def asset_delete(*, asset: Asset) -> None:
+    """Soft-deletes an asset with its external account(s) and their balances."""
+    externals = list(
+        Account.objects.filter(
+            ledger_id=asset.ledger_id, alias=f"@external/{asset.code}", type=Account.EXTERNAL
+        )
+    )
+    _soft_delete_balances(externals)
+    for external in externals:
+        onboarding.account_soft_delete(external)
+    onboarding.asset_soft_delete(asset=asset)
