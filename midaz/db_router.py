@@ -22,10 +22,16 @@ def replica_configured() -> bool:
     return REPLICA in settings.DATABASES
 
 
+def reads_use_replica() -> bool:
+    """Plain reads go to the replica when one is configured and ``READ_FROM_REPLICA`` holds
+    (tests turn it off unless they run against the real replica)."""
+    return replica_configured() and settings.READ_FROM_REPLICA
+
+
 def read_alias() -> str:
     """The alias a plain read would use right now."""
     if (
-        not replica_configured()
+        not reads_use_replica()
         or context.pinned_to_primary.get()
         or connections[PRIMARY].in_atomic_block
     ):

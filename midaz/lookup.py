@@ -17,13 +17,14 @@ M = TypeVar("M", bound=Model)
 
 
 def get_or_404(qs: QuerySet[M], *, code: str, entity_type: str, **filters: Any) -> M:
+    missing: type[Exception] = qs.model.DoesNotExist  # type: ignore[attr-defined]
     try:
         return qs.get(**filters)
-    except qs.model.DoesNotExist:
+    except missing:
         if read_alias() != PRIMARY:
             try:
                 return qs.using(PRIMARY).get(**filters)
-            except qs.model.DoesNotExist:
+            except missing:
                 pass
     raise not_found(code, entity_type)
 
@@ -41,7 +42,7 @@ def conflicts(mapping: Mapping[str, tuple[str, str, str]]) -> Iterator[None]:
     except IntegrityError as exc:
         diag = getattr(exc.__cause__, "diag", None)
         name = getattr(diag, "constraint_name", None)
-        if name in mapping:
+        if name is not None and name in mapping:
             code, entity, message = mapping[name]
             raise Conflict(message, code=code, entity_type=entity) from exc
         raise

@@ -59,7 +59,7 @@ class StatusMixin(models.Model):
         return {"code": self.status, "description": self.status_description}
 
 
-class AmountField(models.DecimalField):  # type: ignore[type-arg]
+class AmountField(models.DecimalField):
     """An exact amount: PostgreSQL ``NUMERIC`` with no fixed precision or scale."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -111,6 +111,7 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = _replica
 
 DATABASE_ROUTERS = ["midaz.db_router.PrimaryReplicaRouter"]
+READ_FROM_REPLICA = env.bool("READ_FROM_REPLICA", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Valkey / Redis) -------------------------------------------------------------------

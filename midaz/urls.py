@@ -1,7 +1,7 @@
 """URL configuration: the ``/v1`` API, system endpoints, the OpenAPI schema and the admin."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularJSONAPIView,
     SpectacularRedocView,
@@ -10,6 +10,7 @@ from drf_spectacular.views import (
 )
 
 from midaz import health
+from midaz.api.errors import route_not_found
 
 urlpatterns = [
     path("health", health.HealthView.as_view()),
@@ -22,6 +23,8 @@ urlpatterns = [
     path("v1/", include("onboarding.urls")),
     path("v1/", include("transactions.urls")),
     path("admin/", admin.site.urls),
+    # Anything else is Midaz's "route not found" (0484), whatever the method and DEBUG.
+    re_path(r"^(?!admin/|static/)", route_not_found),
 ]
 
 handler404 = "midaz.api.errors.handler404"

@@ -24,7 +24,7 @@ class LedgerAdmin(admin.ModelAdmin):
 
 class LedgerScopedAdmin(admin.ModelAdmin):
     list_select_related = ("ledger",)
-    raw_id_fields = ("organization", "ledger")
+    raw_id_fields = ["organization", "ledger"]
     show_full_result_count = False
 
 
@@ -58,4 +58,4 @@ class AccountAdmin(LedgerScopedAdmin):
     list_display = ("alias", "name", "asset_code", "type", "ledger", "status", "blocked")
     search_fields = ("alias", "name", "id")
     list_filter = ("type", "status", "blocked")
-    raw_id_fields = ("organization", "ledger", "parent_account", "portfolio", "segment")
+    raw_id_fields = ["organization", "ledger", "parent_account", "portfolio", "segment"]

@@ -4,14 +4,14 @@ from django.urls import path
 
 from onboarding.api import views
 
-O = "organizations"
+ORGS = "organizations"
 OL = "organizations/<str:organization_id>/ledgers"
 L = "organizations/<str:organization_id>/ledgers/<str:ledger_id>"
 
 urlpatterns = [
-    path(f"{O}", views.OrganizationCollection.as_view()),
-    path(f"{O}/metrics/count", views.OrganizationCount.as_view()),
-    path(f"{O}/<str:id>", views.OrganizationItem.as_view()),
+    path(f"{ORGS}", views.OrganizationCollection.as_view()),
+    path(f"{ORGS}/metrics/count", views.OrganizationCount.as_view()),
+    path(f"{ORGS}/<str:id>", views.OrganizationItem.as_view()),
     path(f"{OL}", views.LedgerCollection.as_view()),
     path(f"{OL}/metrics/count", views.LedgerCount.as_view()),
     path(f"{L}", views.LedgerItem.as_view()),

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 
 from midaz.api.render import json_response
@@ -36,6 +37,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
         return error_response(LedgerError("The requested route was not found.", code="0484"))
     logger.exception("unhandled error", exc_info=exc)
     return error_response(LedgerError("internal error", code="0046"))
+
+
+@csrf_exempt
+def route_not_found(request: HttpRequest) -> HttpResponse:
+    return error_response(LedgerError("The requested route was not found.", code="0484"))
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

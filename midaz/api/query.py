@@ -169,8 +169,8 @@ def parse_list_query(params: QueryDict, *, default_window: bool = False) -> List
     elif default_window:
         start, end = default_date_window()
 
-    metadata = {
-        key[len("metadata.") :]: value
+    metadata: dict[str, str] = {
+        key[len("metadata.") :]: str(value)
         for key, value in params.items()
         if key.startswith("metadata.") and len(key) > len("metadata.")
     }

@@ -7,7 +7,6 @@ views below with its services: the views only translate HTTP to service calls.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar

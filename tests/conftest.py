@@ -1,0 +1,99 @@
+"""Test configuration: real PostgreSQL (primary + streaming replica), Redis and RabbitMQ.
+
+``make test`` starts the services and exports their URLs. Ordinary tests read through the
+``replica`` alias mirrored onto the primary's test database (uncommitted test data is visible);
+tests marked with the ``real_replica`` fixture re-point that alias at the streaming replica.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+import orjson
+import pytest
+from django.db import connections
+from django.test import Client
+
+from tests.helpers import Api
+
+
+@pytest.fixture
+def api(client: Client) -> Api:
+    return Api(client)
+
+
+@pytest.fixture
+def organization(api: Api) -> dict[str, Any]:
+    return api.create_organization()
+
+
+@pytest.fixture
+def ledger(api: Api, organization: dict[str, Any]) -> dict[str, Any]:
+    return api.create_ledger(organization["id"])
+
+
+@pytest.fixture
+def usd(api: Api, ledger: dict[str, Any]) -> dict[str, Any]:
+    return api.create_asset(ledger, code="USD")
+
+
+def _replica_lsn_caught_up() -> bool:
+    with connections["default"].cursor() as cur:
+        cur.execute("SELECT pg_current_wal_lsn()")
+        primary_lsn = cur.fetchone()[0]
+    with connections["replica"].cursor() as cur:
+        cur.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [primary_lsn])
+        return bool(cur.fetchone()[0])
+
+
+def wait_for_replica(timeout: float = 10.0) -> None:
+    """Block until the replica has replayed everything the primary has written so far."""
+    deadline = time.monotonic() + timeout
+    while not _replica_lsn_caught_up():
+        if time.monotonic() > deadline:
+            raise AssertionError("the streaming replica did not catch up in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture(autouse=True)
+def _reads_on_primary_by_default(settings: Any) -> None:
+    """Most tests keep their data in an uncommitted transaction that a replica can never see,
+    so plain reads stay on the primary unless a test asks for ``real_replica``."""
+    settings.READ_FROM_REPLICA = False
+
+
+@pytest.fixture
+def real_replica(transactional_db: None, settings: Any) -> Iterator[None]:
+    """Point the ``replica`` alias at the real streaming replica (the test database is
+    replicated physically, so it exists there under the same name) and route reads to it."""
+    settings.READ_FROM_REPLICA = True
+    url = os.environ.get("DATABASE_REPLICA_URL")
+    if not url or "replica" not in connections.settings:
+        pytest.fail("DATABASE_REPLICA_URL must point at the streaming replica (make test sets it)")
+    parsed = urlparse(url)
+    conn = connections["replica"]
+    original = conn.settings_dict
+    conn.close()
+    conn.settings_dict = {
+        **connections["default"].settings_dict,
+        "HOST": parsed.hostname,
+        "PORT": str(parsed.port or 5432),
+        "USER": parsed.username or original.get("USER"),
+        "PASSWORD": parsed.password or original.get("PASSWORD"),
+    }
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_is_in_recovery()")
+            assert cur.fetchone()[0] is True, "the replica alias does not reach a standby"
+        yield
+    finally:
+        conn.close()
+        conn.settings_dict = original
+
+
+def json_body(response: Any) -> Any:
+    return orjson.loads(response.content)
