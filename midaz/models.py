@@ -43,7 +43,10 @@ class BaseModel(models.Model):
         indexes = [GinIndex(fields=["metadata"], name="%(app_label)s_%(class)s_meta")]
 
     def touch(self) -> None:
+        """Stamp ``updated_at``; a row being inserted gets the same instant as ``created_at``."""
         self.updated_at = timezone.now()
+        if self._state.adding:
+            self.created_at = self.updated_at
 
 
 class StatusMixin(models.Model):

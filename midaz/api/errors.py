@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
@@ -23,6 +24,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
     """DRF's hook: domain errors, DRF's own errors and anything unexpected."""
     if isinstance(exc, LedgerError):
         return error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(
+            LedgerError(
+                "The request body is larger than the server accepts.", code="0143", status=413
+            )
+        )
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return error_response(LedgerError("The method is not allowed on this route.", code="0485"))
     if isinstance(exc, drf_exceptions.ParseError):
