@@ -67,11 +67,21 @@ def test_get_reads_from_the_replica(api: Api, real_replica: None) -> None:
 def test_a_request_that_writes_reads_its_own_writes_on_the_primary(
     api: Api, real_replica: None
 ) -> None:
+    parent = api.create_organization()
     with CaptureQueriesContext(connections[REPLICA]) as on_replica:
-        org = api.create_organization(metadata={"a": "1"})
-        ledger = api.create_ledger(org["id"])
-    assert ledger["organizationId"] == org["id"]
-    assert len(on_replica) == 0  # every read of those write requests stayed on the primary
+        child = api.create_organization(parentOrganizationId=parent["id"])
+    assert child["parentOrganizationId"] == parent["id"]
+    assert len(on_replica) == 0  # the parent lookup ran inside the write transaction
+
+    wait_for_replica()
+    with CaptureQueriesContext(connections[REPLICA]) as on_replica:
+        ledger = api.create_ledger(parent["id"])
+    assert ledger["organizationId"] == parent["id"]
+    # Only the scope check before the write may use the replica; nothing after it does.
+    assert [q["sql"] for q in on_replica.captured_queries] == [
+        q["sql"] for q in on_replica.captured_queries if "onboarding_organization" in q["sql"]
+    ]
+    assert len(on_replica) <= 1
 
 
 def test_a_lagging_replica_never_hides_a_fresh_row(api: Api, replay_paused: None) -> None:

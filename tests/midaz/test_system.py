@@ -37,6 +37,7 @@ def test_readyz_checks_every_configured_service(client: Client, real_replica: No
         assert body["checks"][name]["status"] == "up", (name, body["checks"][name])
 
 
+@pytest.mark.django_db(databases="__all__")
 def test_readyz_names_the_failing_check(client: Client, settings: Any) -> None:
     settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:1//"
     response = client.get("/readyz")
