@@ -15,7 +15,7 @@ from tests.helpers import Api, assert_error, ledger_path
 
 pytestmark = pytest.mark.django_db
 
-DEFAULT_SETTINGS = {
+DEFAULT_SETTINGS: dict[str, dict[str, Any]] = {
     "accounting": {"validateAccountType": False, "validateRoutes": False, "requireHolder": False},
     "tracer": {"mode": "off", "failPosture": "open", "timeoutMs": 250},
     "overrides": {"allowFeeSkip": False, "allowTracerSkip": False, "allowHolderSkip": False},
