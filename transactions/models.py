@@ -1,9 +1,10 @@
-"""Balances: the money state of an account, one row per ``(account, key)``."""
+"""Balances, transactions, operations and idempotency records: the money side of the ledger."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -57,3 +58,131 @@ class Balance(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.alias}#{self.key}"
+
+
+class Transaction(BaseModel):
+    """A posting. ``created_at`` is the transaction date (back-dated when asked)."""
+
+    class Status(models.TextChoices):
+        CREATED = "CREATED"
+        APPROVED = "APPROVED"
+        PENDING = "PENDING"
+        CANCELED = "CANCELED"
+        NOTED = "NOTED"
+        DECLINED = "DECLINED"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+")
+    parent_transaction = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
+    )
+    description = models.CharField(max_length=256, null=True, blank=True)
+    code = models.CharField(max_length=100, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    status_description = models.CharField(max_length=256, null=True, blank=True)
+    amount = AmountField()
+    asset_code = models.CharField(max_length=100)
+    chart_of_accounts_group_name = models.CharField(max_length=256, null=True, blank=True)
+    source = ArrayField(models.CharField(max_length=100), default=list)
+    destination = ArrayField(models.CharField(max_length=100), default=list)
+    # The posting request as resolved (kept to commit or cancel a pending transaction).
+    body = models.JSONField(null=True, blank=True)
+    route = models.CharField(max_length=250, null=True, blank=True)
+    route_id = models.UUIDField(null=True, blank=True)
+    fees_skipped = models.BooleanField(default=False)
+    tracer_skipped = models.BooleanField(default=False)
+
+    class Meta(BaseModel.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="transaction_amount_not_negative"
+            ),
+            # One reversal per transaction: the second concurrent revert fails here (0087).
+            models.UniqueConstraint(
+                "parent_transaction", condition=ALIVE, name="transaction_one_reversal"
+            ),
+        ]
+        indexes = [
+            *BaseModel.Meta.indexes,
+            models.Index(fields=["ledger", "created_at"], name="transaction_ledger_created"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Operation(BaseModel):
+    """One movement of one balance by one transaction, with the balance before and after."""
+
+    class Type(models.TextChoices):
+        DEBIT = "DEBIT"
+        CREDIT = "CREDIT"
+        ON_HOLD = "ON_HOLD"
+        RELEASE = "RELEASE"
+        OVERDRAFT = "OVERDRAFT"
+        BLOCK = "BLOCK"
+        UNBLOCK = "UNBLOCK"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+")
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.PROTECT, related_name="operations"
+    )
+    description = models.CharField(max_length=256, null=True, blank=True)
+    type = models.CharField(max_length=20, choices=Type.choices)
+    direction = models.CharField(max_length=6)
+    asset_code = models.CharField(max_length=100)
+    chart_of_accounts = models.CharField(max_length=256, null=True, blank=True)
+    amount = AmountField()
+    available_before = AmountField()
+    on_hold_before = AmountField()
+    version_before = models.BigIntegerField()
+    overdraft_used_before = AmountField(default=Decimal(0))
+    available_after = AmountField()
+    on_hold_after = AmountField()
+    version_after = models.BigIntegerField()
+    overdraft_used_after = AmountField(default=Decimal(0))
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="operations")
+    account_alias = models.CharField(max_length=100)
+    balance = models.ForeignKey(Balance, on_delete=models.PROTECT, related_name="operations")
+    balance_key = models.CharField(max_length=100, default=Balance.DEFAULT_KEY)
+    balance_affected = models.BooleanField(default=True)
+    route = models.CharField(max_length=250, null=True, blank=True)
+    route_id = models.UUIDField(null=True, blank=True)
+    route_code = models.CharField(max_length=100, null=True, blank=True)
+    route_description = models.CharField(max_length=250, null=True, blank=True)
+    status = models.CharField(max_length=20, null=True, blank=True)
+
+    class Meta(BaseModel.Meta):
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="operation_amount_not_negative")
+        ]
+        indexes = [
+            *BaseModel.Meta.indexes,
+            models.Index(fields=["account", "created_at"], name="operation_account_created"),
+            models.Index(fields=["balance", "created_at"], name="operation_balance_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.account_alias} {self.amount}"
+
+
+class IdempotencyRecord(models.Model):
+    """The durable record of an idempotency key, written in the posting's database transaction:
+    a replay can never post twice, even if the cache was flushed (DESIGN.md §6)."""
+
+    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=256)
+    request_hash = models.CharField(max_length=64)
+    transaction = models.ForeignKey(
+        Transaction, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint("ledger", "key", name="idempotency_ledger_key")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,430 @@
+"""The posting engine: create, commit, cancel and revert transactions (DESIGN.md §4).
+
+Python parses, validates and resolves the request; the apply step (locks, rules, balance
+arithmetic, rows) is one call of the PostgreSQL function ``midaz_post`` inside one database
+transaction. A refused posting leaves no trace: the whole transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+from uuid_utils.compat import uuid7
+
+from midaz.exceptions import BusinessRuleViolation, Conflict, LedgerError, not_found
+from onboarding import ledger_settings
+from onboarding.models import Ledger
+from transactions.models import Operation, Transaction
+from transactions.resolve import Leg, resolve
+from transactions.serializers import transaction_out
+from transactions.spec import Entry, TransactionSpec, spec_from_dict, spec_to_dict
+
+IMPLICIT_KEY_TTL = timedelta(seconds=300)
+EXPLICIT_KEY_TTL = timedelta(hours=24)
+_POST_SQL = "SELECT midaz_post(%s::jsonb, %s::jsonb, %s::jsonb)"
+_RAISED = re.compile(r"midaz:(\d{4})")
+
+# kind of posting -> operation type label of its direct legs
+_LABELS = {"block": "BLOCK", "unblock": "UNBLOCK"}
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """The key of a create request: the caller's ``X-Idempotency`` or the body's hash."""
+
+    key: str
+    request_hash: str
+    ttl: timedelta
+
+    @classmethod
+    def for_request(
+        cls, *, body: Any, kind: str, header_key: str | None, header_ttl: str | None
+    ) -> Idempotency:
+        digest = hashlib.sha256(
+            kind.encode() + b"\n" + orjson.dumps(body, option=orjson.OPT_SORT_KEYS, default=str)
+        ).hexdigest()
+        default = EXPLICIT_KEY_TTL if header_key else IMPLICIT_KEY_TTL
+        ttl = default
+        if header_ttl:
+            try:
+                seconds = int(header_ttl)
+            except ValueError:
+                seconds = 0
+            if seconds > 0:
+                ttl = timedelta(seconds=seconds)
+        return cls(key=header_key or digest, request_hash=digest, ttl=ttl)
+
+
+@dataclass(frozen=True)
+class PostingResult:
+    body: dict[str, Any]
+    replayed: bool
+
+
+def _error_from_database(exc: DatabaseError) -> Exception:
+    """A ``midaz:<code>`` raised by ``midaz_post`` becomes its LedgerError."""
+    cause = exc.__cause__
+    diag = getattr(cause, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(exc)
+    match = _RAISED.search(primary)
+    if match is None:
+        return exc
+    detail = getattr(diag, "message_detail", None)
+    return LedgerError(detail, code=match.group(1), entity_type="Transaction")
+
+
+def _call_post(tx_row: dict[str, Any], legs: list[dict[str, Any]], opts: dict[str, Any]) -> Any:
+    args = [
+        orjson.dumps(tx_row, default=str).decode(),
+        orjson.dumps(legs, default=str).decode(),
+        orjson.dumps(opts, default=str).decode(),
+    ]
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(_POST_SQL, args)
+        except DatabaseError as exc:
+            raise _error_from_database(exc) from exc
+        # Django leaves jsonb undecoded (its JSONField decodes), so the answer is text here.
+        return orjson.loads(cursor.fetchone()[0])
+
+
+def _leg_row(
+    leg: Leg, *, kind: str, op_type: str, direction: str, spec: TransactionSpec
+) -> dict[str, Any]:
+    entry = leg.entry
+    return {
+        "op": str(uuid7()),
+        "alias": entry.account_alias,
+        "key": entry.balance_key,
+        "amount": str(leg.amount),
+        "source": leg.is_source,
+        "kind": kind,
+        "type": op_type,
+        "direction": direction,
+        "description": entry.description or spec.description,
+        "chart_of_accounts": entry.chart_of_accounts,
+        "metadata": dict(entry.metadata) if entry.metadata else {},
+        "route": entry.route,
+        "route_id": str(entry.route_id) if entry.route_id else None,
+    }
+
+
+def _check_skip_flags(ledger: Ledger, spec: TransactionSpec) -> None:
+    overrides = ledger_settings.effective(ledger.settings)["overrides"]
+    if (spec.skip_fees and not overrides["allowFeeSkip"]) or (
+        spec.skip_tracer and not overrides["allowTracerSkip"]
+    ):
+        raise BusinessRuleViolation(
+            "This ledger does not permit skipping fees or the tracer.",
+            code="0490",
+            entity_type="Transaction",
+        )
+
+
+def _operations(
+    legs: list[dict[str, Any]], snapshots: list[dict[str, Any]], tx: Transaction
+) -> list[Operation]:
+    """In-memory operations for the answer, from the legs sent and the snapshots returned."""
+    by_id = {s["id"]: s for s in snapshots}
+    operations = []
+    for leg in legs:
+        snap = by_id.get(leg["op"])
+        if snap is None:
+            continue  # a leg that moved nothing
+        operations.append(
+            Operation(
+                id=uuid.UUID(leg["op"]),
+                organization_id=tx.organization_id,
+                ledger_id=tx.ledger_id,
+                transaction_id=tx.id,
+                description=leg["description"],
+                type=leg["type"],
+                direction=leg["direction"],
+                asset_code=tx.asset_code,
+                chart_of_accounts=leg["chart_of_accounts"],
+                amount=Decimal(leg["amount"]),
+                available_before=Decimal(snap["available_before"]),
+                on_hold_before=Decimal(snap["on_hold_before"]),
+                version_before=snap["version_before"],
+                available_after=Decimal(snap["available_after"]),
+                on_hold_after=Decimal(snap["on_hold_after"]),
+                version_after=snap["version_after"],
+                overdraft_used_before=Decimal(0),
+                overdraft_used_after=Decimal(0),
+                account_id=uuid.UUID(snap["account_id"]),
+                account_alias=snap["account_alias"],
+                balance_id=uuid.UUID(snap["balance_id"]),
+                balance_key=snap["balance_key"],
+                balance_affected=tx.status != Transaction.Status.NOTED,
+                route=leg["route"],
+                route_id=uuid.UUID(leg["route_id"]) if leg["route_id"] else None,
+                metadata=leg["metadata"],
+                created_at=tx.created_at,
+                updated_at=tx.updated_at,
+            )
+        )
+    return operations
+
+
+def _new_transaction(
+    ledger: Ledger,
+    spec: TransactionSpec,
+    *,
+    status: str,
+    now: datetime,
+    parent_id: uuid.UUID | None,
+) -> Transaction:
+    return Transaction(
+        id=uuid7(),
+        organization_id=ledger.organization_id,
+        ledger_id=ledger.id,
+        parent_transaction_id=parent_id,
+        description=spec.description,
+        code=spec.code,
+        status=status,
+        status_description=status,
+        amount=spec.value,
+        asset_code=spec.asset,
+        chart_of_accounts_group_name=spec.chart_of_accounts_group_name,
+        source=[e.account_alias for e in spec.sources],
+        destination=[e.account_alias for e in spec.destinations],
+        body=spec_to_dict(spec) if spec.pending else None,
+        route=spec.route,
+        route_id=spec.route_id,
+        fees_skipped=spec.skip_fees,
+        tracer_skipped=spec.skip_tracer,
+        metadata=dict(spec.metadata),
+        created_at=spec.transaction_date or now,
+        updated_at=now,
+    )
+
+
+def _row(tx: Transaction) -> dict[str, Any]:
+    """The transaction as ``midaz_post`` inserts it: column names as keys."""
+    return {
+        "id": tx.id,
+        "created_at": tx.created_at,
+        "updated_at": tx.updated_at,
+        "deleted_at": None,
+        "metadata": tx.metadata,
+        "organization_id": tx.organization_id,
+        "ledger_id": tx.ledger_id,
+        "parent_transaction_id": tx.parent_transaction_id,
+        "description": tx.description,
+        "code": tx.code,
+        "status": tx.status,
+        "status_description": tx.status_description,
+        "amount": str(tx.amount),
+        "asset_code": tx.asset_code,
+        "chart_of_accounts_group_name": tx.chart_of_accounts_group_name,
+        "source": tx.source,
+        "destination": tx.destination,
+        "body": tx.body,
+        "route": tx.route,
+        "route_id": tx.route_id,
+        "fees_skipped": tx.fees_skipped,
+        "tracer_skipped": tx.tracer_skipped,
+    }
+
+
+def transaction_create(
+    *,
+    ledger: Ledger,
+    spec: TransactionSpec,
+    kind: str = "json",
+    idempotency: Idempotency | None = None,
+    parent_id: uuid.UUID | None = None,
+) -> PostingResult:
+    """Posts a transaction in one database transaction. Locks the involved balances (in id
+    order). Raises resolution errors (0073, 0090, 0125), balance rules (0018, 0019, 0024,
+    0034, 0098, 0168), 0490 and idempotency conflicts (0084)."""
+    resolution = resolve(spec)
+    _check_skip_flags(ledger, spec)
+    annotation = kind == "annotation"
+    if annotation:
+        status, answer_status = Transaction.Status.NOTED, Transaction.Status.NOTED
+    elif spec.pending:
+        status, answer_status = Transaction.Status.PENDING, Transaction.Status.PENDING
+    else:
+        status, answer_status = Transaction.Status.APPROVED, Transaction.Status.CREATED
+    now = timezone.now()
+    tx = _new_transaction(ledger, spec, status=status, now=now, parent_id=parent_id)
+    label = _LABELS.get(kind)
+    legs = [
+        _leg_row(leg, kind="hold", op_type="ON_HOLD", direction="debit", spec=spec)
+        if spec.pending
+        else _leg_row(leg, kind="debit", op_type=label or "DEBIT", direction="debit", spec=spec)
+        for leg in resolution.sources
+    ] + [
+        _leg_row(leg, kind="check", op_type="CREDIT", direction="credit", spec=spec)
+        if spec.pending
+        else _leg_row(leg, kind="credit", op_type=label or "CREDIT", direction="credit", spec=spec)
+        for leg in resolution.destinations
+    ]
+    opts: dict[str, Any] = {
+        "mode": "insert",
+        "check_rules": True,
+        "pending": spec.pending,
+        "apply": not annotation,
+        "now": now,
+        "idem": None,
+    }
+    if idempotency is not None:
+        opts["idem"] = {
+            "key": idempotency.key,
+            "hash": idempotency.request_hash,
+            "expires_at": now + idempotency.ttl,
+        }
+    with transaction.atomic():
+        result = _call_post(_row(tx), legs, opts)
+        if "replay" in result:
+            return PostingResult(body=result["replay"], replayed=True)
+        body = transaction_out(tx, _operations(legs, result["ops"], tx), status=answer_status)
+        if idempotency is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE transactions_idempotencyrecord SET response = %s::jsonb "
+                    "WHERE ledger_id = %s AND key = %s",
+                    [
+                        orjson.dumps(body, default=str, option=orjson.OPT_UTC_Z).decode(),
+                        ledger.id,
+                        idempotency.key,
+                    ],
+                )
+    return PostingResult(body=body, replayed=False)
+
+
+def _locked_pending(ledger: Ledger, transaction_id: uuid.UUID) -> Transaction:
+    """Locks the transaction row without waiting: a concurrent commit or cancel holds it
+    (0486). Raises 0007 (missing) and 0099 (not pending)."""
+    try:
+        tx = (
+            Transaction.objects.select_for_update(nowait=True)
+            .filter(ledger=ledger, pk=transaction_id)
+            .first()
+        )
+    except DatabaseError as exc:
+        raise Conflict(
+            "Another commit or cancel of this transaction is in progress.",
+            code="0486",
+            entity_type="Transaction",
+        ) from exc
+    if tx is None:
+        raise not_found("0007", "Transaction", "The transaction was not found.")
+    if tx.status != Transaction.Status.PENDING:
+        raise Conflict(
+            f"The transaction is {tx.status}; only a PENDING transaction can be committed or "
+            "canceled.",
+            code="0099",
+            entity_type="Transaction",
+        )
+    return tx
+
+
+def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[str, Any]:
+    with transaction.atomic():
+        tx = _locked_pending(ledger, transaction_id)
+        assert tx.body is not None
+        spec = spec_from_dict(tx.body)
+        resolution = resolve(spec)
+        if commit:
+            legs = [
+                _leg_row(leg, kind="settle", op_type="DEBIT", direction="debit", spec=spec)
+                for leg in resolution.sources
+            ] + [
+                _leg_row(leg, kind="credit", op_type="CREDIT", direction="credit", spec=spec)
+                for leg in resolution.destinations
+            ]
+            tx.status = Transaction.Status.APPROVED
+        else:
+            legs = [
+                _leg_row(leg, kind="release", op_type="RELEASE", direction="credit", spec=spec)
+                for leg in resolution.sources
+            ]
+            tx.status = Transaction.Status.CANCELED
+        tx.status_description = tx.status
+        now = timezone.now()
+        tx.updated_at = now
+        opts = {"mode": "update", "check_rules": False, "pending": False, "apply": True, "now": now}
+        # The new operations carry the time of the commit or cancel, not the hold's.
+        row = {**_row(tx), "created_at": now}
+        _call_post(row, legs, opts)
+        return transaction_out(tx, tx.operations.order_by("created_at", "id"))
+
+
+def transaction_commit(*, ledger: Ledger, transaction_id: uuid.UUID) -> dict[str, Any]:
+    """PENDING -> APPROVED: the held amounts leave onHold, destinations are credited. Locks
+    the transaction row (0486 if busy) and the balances; raises 0007, 0099."""
+    return _settle(ledger, transaction_id, commit=True)
+
+
+def transaction_cancel(*, ledger: Ledger, transaction_id: uuid.UUID) -> dict[str, Any]:
+    """PENDING -> CANCELED: the held amounts return to available. Locks as commit does."""
+    return _settle(ledger, transaction_id, commit=False)
+
+
+def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingResult:
+    """Posts the reversal of an APPROVED transaction: credits become sources, debits
+    destinations. Locks the original row; raises 0007, 0087, 0088, 0099, 0089 and whatever
+    the reversal's own posting raises (0018 when the money was spent)."""
+    with transaction.atomic():
+        original = (
+            Transaction.objects.select_for_update().filter(ledger=ledger, pk=transaction_id).first()
+        )
+        if original is None:
+            raise not_found("0007", "Transaction", "The transaction was not found.")
+        if Transaction.objects.filter(parent_transaction=original).exists():
+            raise Conflict(
+                "The transaction was already reverted.", code="0087", entity_type="Transaction"
+            )
+        if original.parent_transaction_id is not None:
+            raise Conflict("A reversal cannot be reverted.", code="0088", entity_type="Transaction")
+        if original.status != Transaction.Status.APPROVED:
+            raise Conflict(
+                f"Only an APPROVED transaction can be reverted; this one is {original.status}.",
+                code="0099",
+                entity_type="Transaction",
+            )
+        sources: list[Entry] = []
+        destinations: list[Entry] = []
+        for op in original.operations.exclude(
+            type__in=["ON_HOLD", "RELEASE", "OVERDRAFT"]
+        ).order_by("created_at", "id"):
+            entry = Entry(
+                account_alias=op.account_alias,
+                balance_key=op.balance_key,
+                amount=op.amount,
+                amount_asset=op.asset_code,
+                description=op.description,
+                chart_of_accounts=op.chart_of_accounts,
+                metadata=op.metadata or None,
+                route=op.route,
+                route_id=op.route_id,
+            )
+            (sources if op.direction == "credit" else destinations).append(entry)
+        if not sources or not destinations:
+            raise BusinessRuleViolation(
+                "The transaction has no movement to revert.", code="0089", entity_type="Transaction"
+            )
+        spec = TransactionSpec(
+            asset=original.asset_code,
+            value=original.amount,
+            sources=tuple(sources),
+            destinations=tuple(destinations),
+            description=original.description,
+            code=original.code,
+            chart_of_accounts_group_name=original.chart_of_accounts_group_name,
+            metadata=original.metadata or {},
+            route=original.route,
+            route_id=original.route_id,
+        )
+        return transaction_create(ledger=ledger, spec=spec, parent_id=original.id)

@@ -1,0 +1,209 @@
+"""Transaction request bodies (MIDAZ_API.md §4.3) and their translation to a TransactionSpec.
+
+The posting hot path runs through here, so it uses the lean validator of ``midaz.api`` rather
+than DRF serializers (PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from midaz.api.validation import F, Schema
+from midaz.exceptions import ValidationFailed
+from transactions.spec import DEFAULT_BALANCE_KEY, Entry, Rate, Share, TransactionSpec
+
+ENTITY = "Transaction"
+METADATA = F("metadata")
+
+AMOUNT = Schema(
+    "Amount", {"asset": F("string", max_length=100), "value": F("decimal", required=True)}
+)
+SHARE = Schema(
+    "ShareInput",
+    {"percentage": F("int", required=True), "percentageOfPercentage": F("int")},
+)
+RATE = Schema(
+    "RateInput",
+    {
+        "from": F("string", max_length=100),
+        "to": F("string", max_length=100),
+        "value": F("decimal"),
+        "externalId": F("string", max_length=100),
+    },
+)
+FROM_TO = Schema(
+    "FromTo",
+    {
+        "accountAlias": F("string", required=True, max_length=100),
+        "balanceKey": F("string", max_length=100),
+        "amount": F("object", schema=AMOUNT),
+        "share": F("object", schema=SHARE),
+        "remaining": F("string", max_length=100),
+        "description": F("string", max_length=256),
+        "chartOfAccounts": F("string", max_length=256),
+        "metadata": METADATA,
+        "route": F("string", max_length=250),
+        "routeId": F("uuid"),
+        "rate": F("object", schema=RATE),
+    },
+)
+ENTRIES = F("array", required=True, items=F("object", schema=FROM_TO))
+SOURCE = F(
+    "object", required=True, schema=Schema("Source", {"from": ENTRIES, "remaining": F("string")})
+)
+DISTRIBUTE = F(
+    "object", required=True, schema=Schema("Distribute", {"to": ENTRIES, "remaining": F("string")})
+)
+SKIP = F("object", schema=Schema("Skip", {"fees": F("bool"), "tracer": F("bool")}))
+
+_COMMON = {
+    "description": F("string", max_length=256),
+    "code": F("string", max_length=100),
+    "chartOfAccountsGroupName": F("string", max_length=256),
+    "transactionDate": F("string", max_length=64),
+    "routeId": F("uuid"),
+    "route": F("string", max_length=250),
+    "metadata": METADATA,
+    "skip": SKIP,
+}
+
+
+def _send(**sides: F) -> F:
+    return F(
+        "object",
+        required=True,
+        schema=Schema(
+            "Send",
+            {
+                "asset": F("string", required=True, max_length=100),
+                "value": F("decimal", required=True),
+                **sides,
+            },
+        ),
+    )
+
+
+TRANSACTION_JSON = Schema(
+    "CreateTransactionInput",
+    {**_COMMON, "pending": F("bool"), "send": _send(source=SOURCE, distribute=DISTRIBUTE)},
+    entity_type=ENTITY,
+)
+INFLOW = Schema(
+    "CreateTransactionInflowInput",
+    {**_COMMON, "send": _send(distribute=DISTRIBUTE)},
+    entity_type=ENTITY,
+)
+OUTFLOW = Schema(
+    "CreateTransactionOutflowInput",
+    {**_COMMON, "pending": F("bool"), "send": _send(source=SOURCE)},
+    entity_type=ENTITY,
+)
+TRANSACTION_UPDATE = Schema(
+    "UpdateTransactionInput",
+    {"description": F("string", max_length=256), "metadata": METADATA},
+    entity_type=ENTITY,
+)
+OPERATION_UPDATE = Schema(
+    "UpdateOperationInput",
+    {"description": F("string", max_length=256), "metadata": METADATA},
+    entity_type="Operation",
+)
+
+
+def _entry(raw: dict[str, Any]) -> Entry:
+    amount = raw.get("amount")
+    share = raw.get("share")
+    remaining = bool(raw.get("remaining"))
+    if sum((amount is not None, share is not None, remaining)) != 1:
+        raise ValidationFailed(
+            f"Entry {raw['accountAlias']} needs exactly one of amount, share or remaining.",
+            code="0072",
+            entity_type=ENTITY,
+        )
+    rate = raw.get("rate")
+    return Entry(
+        account_alias=raw["accountAlias"],
+        balance_key=(raw.get("balanceKey") or DEFAULT_BALANCE_KEY),
+        amount=amount["value"] if amount else None,
+        amount_asset=amount.get("asset") if amount else None,
+        share=Share(share["percentage"], share.get("percentageOfPercentage") or 0)
+        if share
+        else None,
+        remaining=remaining,
+        description=raw.get("description"),
+        chart_of_accounts=raw.get("chartOfAccounts"),
+        metadata=raw.get("metadata"),
+        route=raw.get("route"),
+        route_id=raw.get("routeId") if isinstance(raw.get("routeId"), uuid.UUID) else None,
+        rate=Rate(
+            rate.get("from") or "",
+            rate.get("to") or "",
+            rate.get("value") or Decimal(0),
+            rate.get("externalId") or "",
+        )
+        if rate
+        else None,
+    )
+
+
+def parse_transaction_date(raw: str | None, *, pending: bool) -> datetime | None:
+    """RFC 3339, ``yyyy-mm-ddThh:mm:ss[Z]`` or ``yyyy-mm-dd``; future 0121, with pending 0122."""
+    if not raw:
+        return None
+    if pending:
+        raise ValidationFailed(
+            "A pending transaction cannot be back-dated.", code="0122", entity_type=ENTITY
+        )
+    try:
+        if len(raw) == 10:
+            moment = datetime.combine(date.fromisoformat(raw), datetime.min.time())
+        else:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(
+            "transactionDate must be an RFC 3339 date-time or yyyy-mm-dd.",
+            code="0077",
+            entity_type=ENTITY,
+        ) from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment > datetime.now(UTC):
+        raise ValidationFailed(
+            "transactionDate cannot be in the future.", code="0121", entity_type=ENTITY
+        )
+    return moment
+
+
+def spec_from_body(data: dict[str, Any], *, kind: str) -> TransactionSpec:
+    """Build the spec of a checked body. ``kind``: json, inflow, outflow (annotation, block
+    and unblock use the json body)."""
+    send = data["send"]
+    asset = send["asset"]
+    value: Decimal = send["value"]
+    external = Entry(account_alias=f"@external/{asset}", amount=value, amount_asset=asset)
+    sources = tuple(_entry(e) for e in (send.get("source") or {}).get("from") or ())
+    destinations = tuple(_entry(e) for e in (send.get("distribute") or {}).get("to") or ())
+    if kind == "inflow":
+        sources = (external,)
+    elif kind == "outflow":
+        destinations = (external,)
+    pending = bool(data.get("pending")) and kind in {"json", "outflow"}
+    skip = data.get("skip") or {}
+    return TransactionSpec(
+        asset=asset,
+        value=value,
+        sources=sources,
+        destinations=destinations,
+        description=data.get("description"),
+        code=data.get("code"),
+        chart_of_accounts_group_name=data.get("chartOfAccountsGroupName"),
+        pending=pending,
+        metadata=data.get("metadata") or {},
+        transaction_date=parse_transaction_date(data.get("transactionDate"), pending=pending),
+        route=data.get("route"),
+        route_id=data.get("routeId") if isinstance(data.get("routeId"), uuid.UUID) else None,
+        skip_fees=bool(skip.get("fees")),
+        skip_tracer=bool(skip.get("tracer")),
+    )

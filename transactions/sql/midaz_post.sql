@@ -1,0 +1,236 @@
+-- The apply step of a posting, in one round trip (DESIGN.md §4, PERFORMANCE.md).
+-- Installed by migration 0003; a change here needs a new migration that runs it again.
+--
+-- The balance rules and the balance arithmetic live here and only here: Python parses,
+-- validates and resolves the request (no lock needed), then calls this function inside its
+-- database transaction. Any violation raises 'midaz:<code>' and the caller's transaction rolls
+-- back, so a refused posting leaves no trace.
+--
+-- p_tx    the transaction row (column names as keys); with opts.mode = 'update' only
+--         id, status and status_description are used, to move an existing row.
+-- p_legs  [{op, alias, key, amount, source, kind, type, direction, description,
+--           chart_of_accounts, metadata, route, route_id}] in application order.
+--         kind: debit | credit | hold | settle | release | check (rules only), see
+--         SEMANTICS.md §4.2 and §5.2
+-- p_opts  {mode: insert|update, check_rules: bool, pending: bool, apply: bool,
+--          now: timestamptz, idem: {key, hash, expires_at} | null}
+-- returns {"replay": <stored answer>} for an idempotent replay, else
+--         {"ops": [{op, balance_id, account_id, available_before, ...}]}
+CREATE OR REPLACE FUNCTION midaz_post(p_tx jsonb, p_legs jsonb, p_opts jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_ledger uuid := (p_tx->>'ledger_id')::uuid;
+    v_now timestamptz := (p_opts->>'now')::timestamptz;
+    v_apply boolean := coalesce((p_opts->>'apply')::boolean, true);
+    v_check boolean := coalesce((p_opts->>'check_rules')::boolean, true);
+    v_pending boolean := coalesce((p_opts->>'pending')::boolean, false);
+    v_idem jsonb := p_opts->'idem';
+    v_record record;
+    v_bal record;
+    v_leg jsonb;
+    v_state jsonb := '{}'::jsonb;   -- balance id -> current {available, on_hold, version}
+    v_index jsonb := '{}'::jsonb;   -- "alias#key" -> balance row as jsonb
+    v_cur jsonb;
+    v_b jsonb;
+    v_amount numeric;
+    v_avail numeric;
+    v_hold numeric;
+    v_new_avail numeric;
+    v_new_hold numeric;
+    v_sign numeric;
+    v_ops jsonb := '[]'::jsonb;
+    v_snapshots jsonb := '[]'::jsonb;
+    v_wanted int;
+    v_found int := 0;
+BEGIN
+    -- 1. Idempotency: one request per key at a time (0084), replay of a stored answer.
+    IF v_idem IS NOT NULL AND jsonb_typeof(v_idem) = 'object' THEN
+        IF NOT pg_try_advisory_xact_lock(
+            hashtextextended(v_ledger::text || ':' || (v_idem->>'key'), 7)) THEN
+            RAISE EXCEPTION 'midaz:0084' USING DETAIL = 'The idempotency key is in use by a request in flight.';
+        END IF;
+        SELECT * INTO v_record FROM transactions_idempotencyrecord
+         WHERE ledger_id = v_ledger AND key = v_idem->>'key';
+        IF FOUND THEN
+            IF v_record.expires_at > v_now THEN
+                IF v_record.request_hash <> v_idem->>'hash' THEN
+                    RAISE EXCEPTION 'midaz:0084' USING
+                        DETAIL = 'The idempotency key was already used with a different request.';
+                END IF;
+                RETURN jsonb_build_object('replay', v_record.response);
+            END IF;
+            DELETE FROM transactions_idempotencyrecord WHERE id = v_record.id;
+        END IF;
+    END IF;
+
+    -- 2. Lock every involved balance, in id order, so that two postings never deadlock.
+    SELECT count(DISTINCT (l->>'alias') || '#' || (l->>'key')) INTO v_wanted
+      FROM jsonb_array_elements(p_legs) AS l;
+    FOR v_bal IN
+        SELECT b.id, b.account_id, b.alias, b.key, b.asset_code, b.available, b.on_hold,
+               b.version, b.overdraft_used, b.account_type, b.allow_sending, b.allow_receiving,
+               b.direction, b.settings
+          FROM transactions_balance b
+         WHERE b.ledger_id = v_ledger
+           AND b.deleted_at IS NULL
+           AND (b.alias, b.key) IN (
+                SELECT l->>'alias', l->>'key' FROM jsonb_array_elements(p_legs) AS l)
+         ORDER BY b.id
+           FOR UPDATE
+    LOOP
+        v_found := v_found + 1;
+        v_index := v_index || jsonb_build_object(v_bal.alias || '#' || v_bal.key, to_jsonb(v_bal));
+        v_state := v_state || jsonb_build_object(v_bal.id::text, jsonb_build_object(
+            'available', v_bal.available, 'on_hold', v_bal.on_hold, 'version', v_bal.version));
+    END LOOP;
+    IF v_found <> v_wanted THEN
+        RAISE EXCEPTION 'midaz:0019' USING DETAIL = (
+            SELECT 'No balance found for ' || string_agg(DISTINCT (l->>'alias') || ' (' || (l->>'key') || ')', ', ')
+              FROM jsonb_array_elements(p_legs) AS l
+             WHERE NOT v_index ? ((l->>'alias') || '#' || (l->>'key')));
+    END IF;
+
+    -- 3. Rules and arithmetic, leg by leg in application order.
+    FOR v_leg IN SELECT * FROM jsonb_array_elements(p_legs) LOOP
+        v_b := v_index -> ((v_leg->>'alias') || '#' || (v_leg->>'key'));
+        v_amount := (v_leg->>'amount')::numeric;
+        IF v_check THEN
+            IF v_b->>'asset_code' <> p_tx->>'asset_code' THEN
+                RAISE EXCEPTION 'midaz:0034' USING DETAIL = format(
+                    'The balance %s (%s) holds %s, not %s.', v_b->>'alias', v_b->>'key',
+                    v_b->>'asset_code', p_tx->>'asset_code');
+            END IF;
+            IF coalesce(v_b->'settings'->>'balanceScope', '') = 'internal' THEN
+                RAISE EXCEPTION 'midaz:0168' USING DETAIL = format(
+                    'The balance %s (%s) is internal and cannot be used directly.',
+                    v_b->>'alias', v_b->>'key');
+            END IF;
+            IF (v_leg->>'source')::boolean THEN
+                IF NOT (v_b->>'allow_sending')::boolean THEN
+                    RAISE EXCEPTION 'midaz:0024' USING DETAIL = format(
+                        'The balance %s (%s) is not allowed to send.', v_b->>'alias', v_b->>'key');
+                END IF;
+                IF v_pending AND v_b->>'account_type' = 'external' THEN
+                    RAISE EXCEPTION 'midaz:0098' USING DETAIL = format(
+                        'The external account %s cannot be the source of a pending transaction.',
+                        v_b->>'alias');
+                END IF;
+            ELSIF NOT (v_b->>'allow_receiving')::boolean THEN
+                RAISE EXCEPTION 'midaz:0024' USING DETAIL = format(
+                    'The balance %s (%s) is not allowed to receive.', v_b->>'alias', v_b->>'key');
+            END IF;
+        END IF;
+
+        v_cur := v_state -> (v_b->>'id');
+        v_avail := (v_cur->>'available')::numeric;
+        v_hold := (v_cur->>'on_hold')::numeric;
+        -- A debit-direction balance (external accounts) grows with debits.
+        v_sign := CASE WHEN v_b->>'direction' = 'debit' THEN -1 ELSE 1 END;
+        v_new_avail := v_avail;
+        v_new_hold := v_hold;
+        IF v_apply THEN
+            CASE v_leg->>'kind'
+                WHEN 'debit' THEN v_new_avail := v_avail - v_sign * v_amount;
+                WHEN 'credit' THEN v_new_avail := v_avail + v_sign * v_amount;
+                WHEN 'hold' THEN
+                    v_new_avail := v_avail - v_sign * v_amount;
+                    v_new_hold := v_hold + v_amount;
+                WHEN 'settle' THEN v_new_hold := v_hold - v_amount;
+                WHEN 'check' THEN NULL;  -- rules only (a pending destination)
+                WHEN 'release' THEN
+                    v_new_hold := v_hold - v_amount;
+                    v_new_avail := v_avail + v_sign * v_amount;
+                ELSE RAISE EXCEPTION 'unknown leg kind %', v_leg->>'kind';
+            END CASE;
+            IF v_new_avail < 0 AND v_new_avail < v_avail AND v_b->>'account_type' <> 'external' THEN
+                RAISE EXCEPTION 'midaz:0018' USING DETAIL = format(
+                    'The balance %s (%s) has insufficient funds.', v_b->>'alias', v_b->>'key');
+            END IF;
+            IF v_new_hold < 0 THEN
+                RAISE EXCEPTION 'midaz:0018' USING DETAIL = format(
+                    'The balance %s (%s) holds less than the amount to settle.',
+                    v_b->>'alias', v_b->>'key');
+            END IF;
+        END IF;
+
+        IF v_apply AND (v_new_avail <> v_avail OR v_new_hold <> v_hold) THEN
+            v_state := jsonb_set(v_state, ARRAY[v_b->>'id'], jsonb_build_object(
+                'available', v_new_avail, 'on_hold', v_new_hold,
+                'version', (v_cur->>'version')::bigint + 1));
+        END IF;
+        IF v_apply AND v_new_avail = v_avail AND v_new_hold = v_hold THEN
+            CONTINUE;  -- a leg that moves nothing is a no-op: no version bump, no operation
+        END IF;
+
+        v_ops := v_ops || jsonb_build_object(
+            'id', v_leg->>'op',
+            'organization_id', p_tx->>'organization_id',
+            'ledger_id', v_ledger,
+            'transaction_id', p_tx->>'id',
+            'description', v_leg->>'description',
+            'type', v_leg->>'type',
+            'direction', v_leg->>'direction',
+            'asset_code', p_tx->>'asset_code',
+            'chart_of_accounts', v_leg->>'chart_of_accounts',
+            'amount', v_amount,
+            'available_before', CASE WHEN v_apply THEN v_avail ELSE 0 END,
+            'on_hold_before', CASE WHEN v_apply THEN v_hold ELSE 0 END,
+            'version_before', CASE WHEN v_apply THEN (v_cur->>'version')::bigint ELSE 0 END,
+            'overdraft_used_before', 0,
+            'available_after', CASE WHEN v_apply THEN v_new_avail ELSE 0 END,
+            'on_hold_after', CASE WHEN v_apply THEN v_new_hold ELSE 0 END,
+            'version_after', CASE WHEN v_apply THEN (v_cur->>'version')::bigint + 1 ELSE 0 END,
+            'overdraft_used_after', 0,
+            'account_id', v_b->>'account_id',
+            'account_alias', v_b->>'alias',
+            'balance_id', v_b->>'id',
+            'balance_key', v_b->>'key',
+            'balance_affected', v_apply,
+            'route', v_leg->>'route',
+            'route_id', v_leg->>'route_id',
+            'metadata', coalesce(v_leg->'metadata', '{}'::jsonb),
+            'created_at', p_tx->>'created_at',
+            'updated_at', v_now);
+    END LOOP;
+
+    -- 4. Write: the transaction, its operations, the balances, the idempotency record.
+    IF coalesce(p_opts->>'mode', 'insert') = 'insert' THEN
+        INSERT INTO transactions_transaction
+        SELECT * FROM jsonb_populate_record(NULL::transactions_transaction, p_tx);
+    ELSE
+        UPDATE transactions_transaction
+           SET status = p_tx->>'status', status_description = p_tx->>'status_description',
+               updated_at = v_now
+         WHERE id = (p_tx->>'id')::uuid;
+    END IF;
+    INSERT INTO transactions_operation
+    SELECT * FROM jsonb_populate_recordset(NULL::transactions_operation, v_ops);
+    IF v_apply THEN
+        UPDATE transactions_balance AS b
+           SET available = (s.value->>'available')::numeric,
+               on_hold = (s.value->>'on_hold')::numeric,
+               version = (s.value->>'version')::bigint,
+               updated_at = v_now
+          FROM jsonb_each(v_state) AS s
+         WHERE b.id = s.key::uuid AND b.version <> (s.value->>'version')::bigint;
+    END IF;
+    IF v_idem IS NOT NULL AND jsonb_typeof(v_idem) = 'object' THEN
+        INSERT INTO transactions_idempotencyrecord
+            (ledger_id, key, request_hash, transaction_id, response, created_at, expires_at)
+        VALUES (v_ledger, v_idem->>'key', v_idem->>'hash', (p_tx->>'id')::uuid, NULL, v_now,
+                (v_idem->>'expires_at')::timestamptz);
+    END IF;
+
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'id', o->>'id', 'balance_id', o->>'balance_id', 'account_id', o->>'account_id',
+               'account_alias', o->>'account_alias', 'balance_key', o->>'balance_key',
+               -- amounts travel as text: a JSON number would reach Python as a float
+               'available_before', o->>'available_before', 'on_hold_before', o->>'on_hold_before',
+               'version_before', o->'version_before', 'available_after', o->>'available_after',
+               'on_hold_after', o->>'on_hold_after', 'version_after', o->'version_after')), '[]')
+      INTO v_snapshots FROM jsonb_array_elements(v_ops) AS o;
+    RETURN jsonb_build_object('ops', v_snapshots);
+END;
+$fn$;
