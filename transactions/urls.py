@@ -1,6 +1,6 @@
 """Routes of the transactions app (assets and accounts, which open balances)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from transactions.api import accounts
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path(f"{L}/accounts/alias/<str:alias>", accounts.AccountByAlias.as_view()),
     path(f"{L}/accounts/external/<str:code>", accounts.AccountByExternalCode.as_view()),
     path(f"{L}/accounts/<str:id>", accounts.AccountItem.as_view()),
+    path("", include("transactions.api.read_urls")),
 ]

@@ -1,0 +1,3 @@
+"""Routes of the balance and operation endpoints."""
+
+urlpatterns: list = []
