@@ -428,3 +428,16 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
             route_id=original.route_id,
         )
         return transaction_create(ledger=ledger, spec=spec, parent_id=original.id)
+
+
+@transaction.atomic
+def transaction_update(
+    *, tx: Transaction, description: str | None, metadata: dict[str, Any]
+) -> Transaction:
+    """Changes the description (when given) and the metadata; money fields never change."""
+    if description:
+        tx.description = description
+    tx.metadata = metadata
+    tx.updated_at = timezone.now()
+    tx.save(update_fields=["description", "metadata", "updated_at"])
+    return tx

@@ -37,6 +37,7 @@ _JSON_TYPE_NAMES = {
     dict: "object",
     list: "array",
     type(None): "null",
+    Decimal: "number",
 }
 
 Check = Callable[[Any, str], None]
@@ -172,7 +173,7 @@ def _type_ok(f: F, value: Any) -> bool:
     if kind == "int":
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "decimal":
-        return isinstance(value, str | int | float) and not isinstance(value, bool)
+        return isinstance(value, str | int | float | Decimal) and not isinstance(value, bool)
     if kind in {"object", "metadata"}:
         return isinstance(value, dict)
     if kind == "array":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -38,6 +40,55 @@ def read_json(request: Request) -> Any:
 
 def parse_body(request: Request, schema: Schema) -> dict[str, Any]:
     return schema.validate(read_json(request))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _has_float(node: Any) -> bool:
+    if isinstance(node, float):
+        return True
+    if isinstance(node, dict):
+        return any(_has_float(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_float(v) for v in node)
+    return False
+
+
+def _metadata_numbers(node: Any, in_metadata: bool = False) -> Any:
+    """Metadata keeps JSON numbers as numbers; only amounts need exact decimals."""
+    if isinstance(node, dict):
+        return {k: _metadata_numbers(v, in_metadata or k == "metadata") for k, v in node.items()}
+    if isinstance(node, list):
+        return [_metadata_numbers(v, in_metadata) for v in node]
+    if in_metadata and isinstance(node, Decimal):
+        return float(node)
+    return node
+
+
+def read_json_exact(request: Request) -> Any:
+    """The parsed JSON body with every non-integer number as an exact ``Decimal``.
+
+    orjson is fast but reads ``100.10`` as a float; a body that holds a float (or an integer
+    beyond 64 bits) is read again with the standard library, decimals kept exact. ``NaN`` and
+    ``Infinity`` are refused (0094).
+    """
+    raw = request.body
+    if not raw or not raw.strip():
+        raise ValidationFailed("The request body is empty; a JSON object is expected.", code="0094")
+    try:
+        data = orjson.loads(raw)
+        if not _has_float(data):
+            return data
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return _metadata_numbers(
+            json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
+        )
+    except (ValueError, RecursionError) as exc:
+        raise ValidationFailed(f"The request body is not valid JSON: {exc}", code="0094") from None
 
 
 def path_uuid(value: str, name: str) -> uuid.UUID:

@@ -1,0 +1,334 @@
+"""Transaction endpoints (MIDAZ_API.md §4): the creates, commit/cancel/revert, reads, patch
+and count. The create path is lean: no DRF serializer, no ORM before the apply step."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+
+from midaz.api.openapi import ERROR, cursor_list
+from midaz.api.query import bad_query, cursor_page, filter_common, parse_list_query
+from midaz.api.render import count_response, json_response
+from midaz.api.validation import Schema
+from midaz.api.views import LedgerAPIView, parse_body, path_uuid, read_json_exact
+from midaz.exceptions import ValidationFailed, not_found
+from midaz.lookup import get_or_404
+from onboarding.api.base import ledger_or_404
+from onboarding.services import merge_metadata
+from transactions import posting, schemas
+from transactions.models import Transaction
+from transactions.serializers import TRANSACTION, transaction_out
+
+_ERRORS = {
+    code: OpenApiResponse(ERROR, description=text)
+    for code, text in (
+        (400, "Invalid input"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (422, "Business rule violated"),
+    )
+}
+_IDEMPOTENCY_HEADERS = [
+    OpenApiParameter("X-Idempotency", str, OpenApiParameter.HEADER, description="Idempotency key"),
+    OpenApiParameter("X-TTL", int, OpenApiParameter.HEADER, description="Key lifetime, seconds"),
+]
+
+
+def _created(result: posting.PostingResult, extra: dict[str, str] | None = None) -> HttpResponse:
+    headers = {"X-Idempotency-Replayed": "true" if result.replayed else "false", **(extra or {})}
+    return json_response(result.body, status=201, headers=headers)
+
+
+class TransactionCreateView(LedgerAPIView):
+    """POST a transaction body; ``kind`` says which of the Midaz create routes this is."""
+
+    kind: ClassVar[str] = "json"
+    schema_of_body: ClassVar[Schema] = schemas.TRANSACTION_JSON
+
+    def post(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
+        ledger = ledger_or_404(organization_id, ledger_id)
+        data = self.schema_of_body.validate(read_json_exact(request))
+        spec = schemas.spec_from_body(data, kind=self.kind)
+        idempotency = posting.Idempotency.for_request(
+            body=data,
+            kind=self.kind,
+            header_key=request.headers.get("X-Idempotency") or None,
+            header_ttl=request.headers.get("X-TTL"),
+        )
+        return _created(
+            posting.transaction_create(
+                ledger=ledger, spec=spec, kind=self.kind, idempotency=idempotency
+            )
+        )
+
+
+def _create_view(name: str, kind: str, schema: Schema, summary: str) -> type[TransactionCreateView]:
+    view = type(name, (TransactionCreateView,), {"kind": kind, "schema_of_body": schema})
+    view.post = extend_schema(  # type: ignore[method-assign]
+        operation_id=f"create_transaction_{kind}",
+        summary=summary,
+        tags=["Transactions"],
+        parameters=_IDEMPOTENCY_HEADERS,
+        request={"application/json": schema.openapi()},
+        responses={201: TRANSACTION, **_ERRORS},
+    )(TransactionCreateView.post)
+    return view
+
+
+JsonCreate = _create_view("JsonCreate", "json", schemas.TRANSACTION_JSON, "Create a transaction")
+InflowCreate = _create_view("InflowCreate", "inflow", schemas.INFLOW, "Create an inflow")
+OutflowCreate = _create_view("OutflowCreate", "outflow", schemas.OUTFLOW, "Create an outflow")
+AnnotationCreate = _create_view(
+    "AnnotationCreate", "annotation", schemas.TRANSACTION_JSON, "Record an annotation (NOTED)"
+)
+BlockCreate = _create_view("BlockCreate", "block", schemas.TRANSACTION_JSON, "Block funds")
+UnblockCreate = _create_view("UnblockCreate", "unblock", schemas.TRANSACTION_JSON, "Unblock funds")
+
+MAX_DSL_BYTES = 1024 * 1024
+_DEPRECATION = {
+    "Deprecation": "true",
+    "Sunset": "Sat, 01 Aug 2026 00:00:00 GMT",
+}
+
+
+class DslCreate(LedgerAPIView):
+    """``POST .../transactions/dsl``: a Gold file in the multipart field ``dsl`` (deprecated)."""
+
+    @extend_schema(
+        operation_id="create_transaction_dsl",
+        summary="Create a transaction from a Gold DSL file (deprecated)",
+        tags=["Transactions"],
+        parameters=_IDEMPOTENCY_HEADERS,
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"dsl": {"type": "string", "format": "binary"}},
+                "required": ["dsl"],
+            }
+        },
+        responses={201: TRANSACTION, **_ERRORS},
+    )
+    def post(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
+        # Imported here: the deprecated DSL route should not weigh on the JSON hot path.
+        from transactions.dsl import GoldError, parse_gold
+
+        ledger = ledger_or_404(organization_id, ledger_id)
+        upload = request._request.FILES.get("dsl")
+        if upload is None or ".gold" not in (upload.name or ""):
+            raise ValidationFailed(
+                "Upload the Gold file in the multipart field 'dsl', with a .gold name.",
+                code="0048",
+                entity_type="Transaction",
+            )
+        raw = upload.read(MAX_DSL_BYTES + 1)
+        if len(raw) > MAX_DSL_BYTES:
+            raise ValidationFailed(
+                "The Gold file is larger than 1 MB.", code="0048", entity_type="Transaction"
+            )
+        try:
+            spec = parse_gold(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ValidationFailed(
+                "The Gold file must be UTF-8 text.", code="0048", entity_type="Transaction"
+            ) from None
+        except GoldError as exc:
+            raise ValidationFailed(exc.message, code=exc.code, entity_type="Transaction") from None
+        idempotency = posting.Idempotency.for_request(
+            body=raw.decode("utf-8"),
+            kind="dsl",
+            header_key=request.headers.get("X-Idempotency") or None,
+            header_ttl=request.headers.get("X-TTL"),
+        )
+        result = posting.transaction_create(ledger=ledger, spec=spec, idempotency=idempotency)
+        link = request.build_absolute_uri().rsplit("/dsl", 1)[0] + "/json"
+        return _created(result, {**_DEPRECATION, "Link": f'<{link}>; rel="successor-version"'})
+
+
+def _transaction_id(raw: str) -> Any:
+    return path_uuid(raw, "transaction_id")
+
+
+class TransactionCommit(LedgerAPIView):
+    @extend_schema(
+        operation_id="commit_transaction",
+        summary="Commit a pending transaction",
+        tags=["Transactions"],
+        request=None,
+        responses={201: TRANSACTION, **_ERRORS},
+    )
+    def post(
+        self, request: Request, organization_id: str, ledger_id: str, transaction_id: str
+    ) -> HttpResponse:
+        ledger = ledger_or_404(organization_id, ledger_id)
+        body = posting.transaction_commit(
+            ledger=ledger, transaction_id=_transaction_id(transaction_id)
+        )
+        return json_response(body, status=201)
+
+
+class TransactionCancel(LedgerAPIView):
+    @extend_schema(
+        operation_id="cancel_transaction",
+        summary="Cancel a pending transaction",
+        tags=["Transactions"],
+        request=None,
+        responses={201: TRANSACTION, **_ERRORS},
+    )
+    def post(
+        self, request: Request, organization_id: str, ledger_id: str, transaction_id: str
+    ) -> HttpResponse:
+        ledger = ledger_or_404(organization_id, ledger_id)
+        body = posting.transaction_cancel(
+            ledger=ledger, transaction_id=_transaction_id(transaction_id)
+        )
+        return json_response(body, status=201)
+
+
+class TransactionRevert(LedgerAPIView):
+    @extend_schema(
+        operation_id="revert_transaction",
+        summary="Revert an approved transaction",
+        tags=["Transactions"],
+        request=None,
+        responses={201: TRANSACTION, **_ERRORS},
+    )
+    def post(
+        self, request: Request, organization_id: str, ledger_id: str, transaction_id: str
+    ) -> HttpResponse:
+        ledger = ledger_or_404(organization_id, ledger_id)
+        result = posting.transaction_revert(
+            ledger=ledger, transaction_id=_transaction_id(transaction_id)
+        )
+        return _created(result)
+
+
+def _transactions(ledger_id: Any) -> QuerySet[Transaction]:
+    return Transaction.objects.filter(ledger_id=ledger_id)
+
+
+def _transaction_or_404(ledger_id: Any, raw_id: str) -> Transaction:
+    return get_or_404(
+        _transactions(ledger_id).prefetch_related("operations"),
+        code="0007",
+        entity_type="Transaction",
+        pk=_transaction_id(raw_id),
+    )
+
+
+def _render(tx: Transaction) -> dict[str, Any]:
+    ops = sorted(tx.operations.all(), key=lambda op: (op.created_at, op.id))
+    return transaction_out(tx, ops)
+
+
+class TransactionItem(LedgerAPIView):
+    @extend_schema(
+        operation_id="get_transaction",
+        summary="Get a transaction with its operations",
+        tags=["Transactions"],
+        responses={200: TRANSACTION, **_ERRORS},
+    )
+    def get(
+        self, request: Request, organization_id: str, ledger_id: str, transaction_id: str
+    ) -> HttpResponse:
+        ledger = ledger_or_404(organization_id, ledger_id)
+        return json_response(_render(_transaction_or_404(ledger.id, transaction_id)))
+
+    @extend_schema(
+        operation_id="update_transaction",
+        summary="Update a transaction's description and metadata",
+        tags=["Transactions"],
+        request={"application/json": schemas.TRANSACTION_UPDATE.openapi()},
+        responses={200: TRANSACTION, **_ERRORS},
+    )
+    def patch(
+        self, request: Request, organization_id: str, ledger_id: str, transaction_id: str
+    ) -> HttpResponse:
+        ledger = ledger_or_404(organization_id, ledger_id)
+        data = parse_body(request, schemas.TRANSACTION_UPDATE)
+        tx = _transaction_or_404(ledger.id, transaction_id)
+        tx = posting.transaction_update(
+            tx=tx,
+            description=data.get("description"),
+            metadata=merge_metadata(tx.metadata, data),
+        )
+        return json_response(_render(tx))
+
+
+class TransactionCollection(LedgerAPIView):
+    @extend_schema(
+        operation_id="list_transactions",
+        summary="List transactions",
+        tags=["Transactions"],
+        parameters=[
+            OpenApiParameter("limit", int),
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("sort_order", str, enum=["asc", "desc"]),
+            OpenApiParameter("start_date", str),
+            OpenApiParameter("end_date", str),
+        ],
+        responses={200: cursor_list(TRANSACTION), **_ERRORS},
+    )
+    def get(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
+        ledger = ledger_or_404(organization_id, ledger_id)
+        query = parse_list_query(request.query_params, default_window=True)
+        qs = filter_common(_transactions(ledger.id), query).prefetch_related("operations")
+        page = cursor_page(qs, query)
+        if query.metadata and not page["items"]:
+            raise not_found("0071", "Transaction", "No transactions match the metadata filter.")
+        page["items"] = [_render(tx) for tx in page["items"]]
+        return json_response(page)
+
+
+_COUNT_STATUSES = ("CREATED", "APPROVED", "PENDING", "CANCELED", "NOTED")
+
+
+def _rfc3339(raw: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_query(f"{name} must be an RFC 3339 date-time.", code="0131") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+class TransactionCount(LedgerAPIView):
+    @extend_schema(
+        operation_id="count_transactions",
+        summary="Count transactions",
+        tags=["Transactions"],
+        parameters=[
+            OpenApiParameter("route", str),
+            OpenApiParameter("status", str, enum=list(_COUNT_STATUSES)),
+            OpenApiParameter("start_date", str, description="RFC 3339"),
+            OpenApiParameter("end_date", str, description="RFC 3339"),
+        ],
+        responses={204: None, **_ERRORS},
+    )
+    def head(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
+        ledger = ledger_or_404(organization_id, ledger_id)
+        params = request.query_params
+        today = datetime.now(UTC).date()
+        start = (
+            _rfc3339(params["start_date"], "start_date")
+            if params.get("start_date")
+            else datetime.combine(today, time.min, tzinfo=UTC)
+        )
+        end = (
+            _rfc3339(params["end_date"], "end_date")
+            if params.get("end_date")
+            else datetime.combine(today, time.max, tzinfo=UTC)
+        )
+        if start > end:
+            raise bad_query("start_date must not be after end_date.", code="0078")
+        qs = _transactions(ledger.id).filter(created_at__gte=start, created_at__lte=end)
+        if route := params.get("route"):
+            qs = qs.filter(route=route)
+        if status := params.get("status"):
+            if status.upper() not in _COUNT_STATUSES:
+                raise bad_query(f"status must be one of {', '.join(_COUNT_STATUSES)}.")
+            qs = qs.filter(status=status.upper())
+        return count_response(qs.count())
