@@ -8,6 +8,7 @@ transaction. A refused posting leaves no trace: the whole transaction rolls back
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from uuid_utils.compat import uuid7
@@ -28,6 +30,7 @@ from transactions.resolve import Leg, resolve
 from transactions.serializers import transaction_out
 from transactions.spec import Entry, TransactionSpec, spec_from_dict, spec_to_dict
 
+logger = logging.getLogger(__name__)
 IMPLICIT_KEY_TTL = timedelta(seconds=300)
 EXPLICIT_KEY_TTL = timedelta(hours=24)
 _POST_SQL = "SELECT midaz_post(%s::jsonb, %s::jsonb, %s::jsonb)"
@@ -68,6 +71,47 @@ class Idempotency:
 class PostingResult:
     body: dict[str, Any]
     replayed: bool
+
+
+# --- the idempotency cache (Valkey), in front of the durable record -----------------------------
+
+
+def _cache_key(ledger_id: uuid.UUID, key: str) -> str:
+    return f"idem:{ledger_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def _cached_answer(ledger_id: uuid.UUID, idempotency: Idempotency) -> PostingResult | None:
+    """A replay straight from the cache. The cache is only a shortcut: when it is down or
+    flushed, the PostgreSQL record answers the same way."""
+    try:
+        raw = cache.get(_cache_key(ledger_id, idempotency.key))
+    except Exception:
+        logger.warning("idempotency cache unavailable", exc_info=True)
+        return None
+    if raw is None:
+        return None
+    stored = orjson.loads(raw)
+    if stored["hash"] != idempotency.request_hash:
+        raise Conflict(
+            "The idempotency key was already used with a different request.",
+            code="0084",
+            entity_type="Transaction",
+        )
+    return PostingResult(body=stored["body"], replayed=True)
+
+
+def _cache_answer(ledger_id: uuid.UUID, idempotency: Idempotency, body: dict[str, Any]) -> None:
+    payload = orjson.dumps(
+        {"hash": idempotency.request_hash, "body": body}, default=str, option=orjson.OPT_UTC_Z
+    )
+    try:
+        cache.set(
+            _cache_key(ledger_id, idempotency.key),
+            payload,
+            timeout=int(idempotency.ttl.total_seconds()),
+        )
+    except Exception:
+        logger.warning("idempotency cache unavailable", exc_info=True)
 
 
 def _error_from_database(exc: DatabaseError) -> Exception:
@@ -247,6 +291,8 @@ def transaction_create(
     """Posts a transaction in one database transaction. Locks the involved balances (in id
     order). Raises resolution errors (0073, 0090, 0125), balance rules (0018, 0019, 0024,
     0034, 0098, 0168), 0490 and idempotency conflicts (0084)."""
+    if idempotency is not None and (cached := _cached_answer(ledger.id, idempotency)):
+        return cached
     resolution = resolve(spec)
     _check_skip_flags(ledger, spec)
     annotation = kind == "annotation"
@@ -287,6 +333,8 @@ def transaction_create(
     with transaction.atomic():
         result = _call_post(_row(tx), legs, opts)
         if "replay" in result:
+            if idempotency is not None:
+                _cache_answer(ledger.id, idempotency, result["replay"])
             return PostingResult(body=result["replay"], replayed=True)
         body = transaction_out(tx, _operations(legs, result["ops"], tx), status=answer_status)
         if idempotency is not None:
@@ -300,6 +348,8 @@ def transaction_create(
                         idempotency.key,
                     ],
                 )
+            key = idempotency
+            transaction.on_commit(lambda: _cache_answer(ledger.id, key, body))
     return PostingResult(body=body, replayed=False)
 
 

@@ -34,7 +34,7 @@ def ids(page: dict[str, Any]) -> list[str]:
     return [item["id"] for item in page["items"]]
 
 
-def encode_cursor(payload: dict[str, Any]) -> str:
+def encode_cursor(payload: Any) -> str:
     return base64.b64encode(orjson.dumps(payload)).decode()
 
 

@@ -556,7 +556,7 @@ def test_tv30_ttl_sets_the_record_lifetime(book: Book) -> None:
     again = book.post(
         {"send": {"asset": "USD", "value": "2", "distribute": {"to": [amt("@alice", "2")]}}},
         "inflow",
-        headers={"X-Idempotency": "k4"},
+        **{"X-Idempotency": "k4"},
     )
     assert again["X-Idempotency-Replayed"] == "false"
     assert book.balance("@alice")[0] == D(5)

@@ -8,7 +8,12 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework.request import Request
 
 from midaz.api.openapi import ERROR, cursor_list
@@ -68,16 +73,18 @@ class TransactionCreateView(LedgerAPIView):
 
 
 def _create_view(name: str, kind: str, schema: Schema, summary: str) -> type[TransactionCreateView]:
-    view = type(name, (TransactionCreateView,), {"kind": kind, "schema_of_body": schema})
-    view.post = extend_schema(  # type: ignore[method-assign]
+    view: type[TransactionCreateView] = type(
+        name, (TransactionCreateView,), {"kind": kind, "schema_of_body": schema}
+    )
+    documented = extend_schema(
         operation_id=f"create_transaction_{kind}",
         summary=summary,
         tags=["Transactions"],
         parameters=_IDEMPOTENCY_HEADERS,
         request={"application/json": schema.openapi()},
         responses={201: TRANSACTION, **_ERRORS},
-    )(TransactionCreateView.post)
-    return view
+    )
+    return extend_schema_view(post=documented)(view)
 
 
 JsonCreate = _create_view("JsonCreate", "json", schemas.TRANSACTION_JSON, "Create a transaction")

@@ -14,6 +14,10 @@ from onboarding.models import Ledger
 from transactions.verify import _CHECKS, ledger_verify
 
 
+def _step(bar: tqdm[Any]) -> None:
+    bar.update()
+
+
 class Command(BaseCommand):
     help = "Check that balances replay from operations and that every posting balances."
 
@@ -45,8 +49,8 @@ class Command(BaseCommand):
             if outermost:
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            for ledger_id in ledger_ids:
-                report = ledger_verify(ledger_id=ledger_id, progress=lambda _name: bar.update())
+            for one in ledger_ids:
+                report = ledger_verify(ledger_id=one, progress=lambda _name: _step(bar))
                 problems.extend(report.problems)
         for problem in problems:
             self.stdout.write(problem)
