@@ -1,33 +1,37 @@
 # The two commands of the README are `make run` and `make test`; the rest serve them.
 SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Reinstalled only when a requirements file is newer than this stamp.
 STAMP := $(VENV)/.installed
-
-# The test services of scripts/services.sh; an environment that sets its own wins.
-TEST_ENV := \
-	DATABASE_URL=$${DATABASE_URL:-postgres://midaz:midaz@127.0.0.1:5432/midaz} \
-	DATABASE_REPLICA_URL=$${DATABASE_REPLICA_URL:-postgres://midaz:midaz@127.0.0.1:5433/midaz} \
-	VALKEY_URL=$${VALKEY_URL:-redis://127.0.0.1:6379/0} \
-	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//} \
-	SECRET_KEY=$${SECRET_KEY:-test-only-secret-key}
 
 .DEFAULT_GOAL := help
 .PHONY: help venv services run test lint format ci
+
+# The services of scripts/services.sh, for `test` and `lint` only (`run` uses none: with no
+# DATABASE_URL the project starts its embedded PostgreSQL). A variable already set in the
+# environment wins. SECRET_KEY is required by the settings outside the embedded default.
+test lint: export DATABASE_URL ?= postgres://midaz:midaz@127.0.0.1:5432/midaz
+test lint: export DATABASE_REPLICA_URL ?= postgres://midaz:midaz@127.0.0.1:5433/midaz
+test lint: export VALKEY_URL ?= redis://127.0.0.1:6379/0
+test lint: export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
+test lint: export SECRET_KEY ?= test-only-secret-key
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt
-	@command -v $(PYTHON) >/dev/null || { echo "python3 is required"; exit 1; }
-	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required" >&2; exit 1; }
+	@# Debian splits venv/ensurepip into python3-venv.
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
 		echo "installing python3-venv"; \
-		if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv; \
-		else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv; fi; }
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create the virtualenv from the pinned requirements
@@ -39,17 +43,22 @@ run: venv ## Migrate and serve the ledger on :3002 (embedded PostgreSQL unless D
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver 0.0.0.0:$${SERVER_PORT:-3002}
 
-test: venv services ## Run the whole test suite against the real services
-	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+test: venv services ## Run the whole test suite against the real services (PYTEST_ARGS=...)
+	$(BIN)/pytest $(PYTEST_ARGS)
 
+# mypy also gets the service variables: the django-stubs plugin imports the settings, which
+# would otherwise start the embedded PostgreSQL.
 lint: venv services ## ruff, formatting, mypy and the migrations check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(TEST_ENV) $(BIN)/mypy .
-	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/mypy .
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: venv ## Format the code and apply safe lint fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-ci: lint test ## What .ci/run runs
+# One after the other even under `make -j`: both start the services.
+ci: ## lint, then test (what .ci/run runs)
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test
