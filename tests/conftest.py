@@ -97,3 +97,17 @@ def real_replica(transactional_db: None, settings: Any) -> Iterator[None]:
 
 def json_body(response: Any) -> Any:
     return orjson.loads(response.content)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """After every passing test that used the database, the ledger's invariants must hold
+    (``verify_ledger``): no test may leave money that does not add up. Tests that write money
+    state by hand on purpose carry the marker ``fakes_ledger_state``."""
+    result = yield
+    if item.get_closest_marker("django_db") and not item.get_closest_marker("fakes_ledger_state"):
+        from transactions.verify import ledger_verify
+
+        report = ledger_verify()
+        assert report.ok, "ledger invariants broken:\n" + "\n".join(report.problems[:20])
+    return result

@@ -32,7 +32,8 @@ _CHECKS: dict[str, str] = {
           FROM transactions_operation o JOIN transactions_balance b ON b.id = o.balance_id
          WHERE o.balance_affected AND {_LEDGER_FILTER.format(alias="o")}
            AND (o.version_after <> o.version_before + 1 OR NOT (
-                CASE o.type
+                CASE CASE WHEN o.type IN ('BLOCK', 'UNBLOCK') AND o.direction = 'credit'
+                          THEN 'CREDIT' ELSE o.type END
                   WHEN 'CREDIT' THEN o.on_hold_after = o.on_hold_before
                        AND o.available_after - o.available_before
                            = CASE WHEN b.direction = 'debit' THEN -o.amount ELSE o.amount END
@@ -42,7 +43,7 @@ _CHECKS: dict[str, str] = {
                   WHEN 'RELEASE' THEN o.on_hold_after - o.on_hold_before = -o.amount
                        AND o.available_after - o.available_before
                            = CASE WHEN b.direction = 'debit' THEN -o.amount ELSE o.amount END
-                  -- DEBIT (direct, or the settlement of a hold), BLOCK, UNBLOCK
+                  -- DEBIT (direct, or the settlement of a hold), debit-side BLOCK, UNBLOCK
                   ELSE (o.on_hold_after = o.on_hold_before
                         AND o.available_after - o.available_before
                             = CASE WHEN b.direction = 'debit' THEN o.amount ELSE -o.amount END)

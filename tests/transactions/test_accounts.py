@@ -777,6 +777,7 @@ def test_delete_leaves_other_accounts_alone(
     assert Balance.objects.filter(account_id=bob["id"]).count() == 1
 
 
+@pytest.mark.fakes_ledger_state
 @pytest.mark.parametrize(
     "funds",
     [{"available": Decimal("10")}, {"on_hold": Decimal("5")}, {"available": Decimal("-3")}],
@@ -793,6 +794,7 @@ def test_delete_with_funds_in_the_default_balance_is_0012(
     api.ok(api.get(account_path(ledger, created)), 200)
 
 
+@pytest.mark.fakes_ledger_state
 def test_delete_with_funds_in_an_additional_balance_is_0012(
     api: Api, ledger: dict[str, Any], usd: dict[str, Any]
 ) -> None:

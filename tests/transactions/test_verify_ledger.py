@@ -48,6 +48,7 @@ def test_real_postings_keep_every_invariant(book: Book) -> None:
     assert "invariants hold" in stdout.getvalue()
 
 
+@pytest.mark.fakes_ledger_state
 def test_a_tampered_balance_is_reported(book: Book) -> None:
     Balance.objects.filter(alias="@bob").update(available=Decimal("999"))
     report = ledger_verify(ledger_id=book.ledger["id"])
@@ -57,12 +58,14 @@ def test_a_tampered_balance_is_reported(book: Book) -> None:
         call_command("verify_ledger", stdout=io.StringIO(), stderr=io.StringIO())
 
 
+@pytest.mark.fakes_ledger_state
 def test_a_negative_account_is_reported(book: Book) -> None:
     Balance.objects.filter(alias="@carol").update(available=Decimal("-1"))
     kinds = {p.split(":")[0] for p in ledger_verify(ledger_id=book.ledger["id"]).problems}
     assert "negative balance" in kinds
 
 
+@pytest.mark.fakes_ledger_state
 def test_an_operation_that_does_not_move_its_amount_is_reported(book: Book) -> None:
     op = Operation.objects.filter(account_alias="@bob", type="CREDIT").first()
     assert op is not None
@@ -71,6 +74,7 @@ def test_an_operation_that_does_not_move_its_amount_is_reported(book: Book) -> N
     assert {"operation step", "transaction sums"} <= kinds
 
 
+@pytest.mark.fakes_ledger_state
 def test_a_broken_snapshot_chain_is_reported(book: Book) -> None:
     op = Operation.objects.filter(account_alias="@alice").order_by("version_after").last()
     assert op is not None
