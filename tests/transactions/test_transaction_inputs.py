@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import Api, assert_error
 from tests.transactions.book import Book, amt, body_of, send
+from transactions.models import Balance
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +176,22 @@ def test_count_with_status_filter(book: Book) -> None:
         book.path("/transactions/metrics/count"), start_date="nope", end_date="2025-01-01T00:00:00Z"
     )
     assert bad_date.status_code == 400
+
+
+def test_internal_balance_cannot_be_addressed_directly(book: Book) -> None:
+    alice = Balance.objects.get(alias="@alice", key="default")
+    Balance.objects.create(
+        organization_id=alice.organization_id,
+        ledger_id=alice.ledger_id,
+        account_id=alice.account_id,
+        alias="@alice",
+        key="reserve",
+        asset_code="USD",
+        account_type="deposit",
+        direction="debit",
+        settings={"balanceScope": "internal"},
+    )
+    body = send("USD", "1", [amt("@alice", "1", balanceKey="reserve")], [amt("@bob", "1")])
+    before = book.snapshot()
+    assert_error(book.post(body), 422, "0168")
+    assert book.snapshot() == before
