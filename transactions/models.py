@@ -177,7 +177,8 @@ class IdempotencyRecord(models.Model):
     transaction = models.ForeignKey(
         Transaction, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    response = models.JSONField(null=True)
+    # The status the first answer showed (CREATED, PENDING, NOTED): a replay shows it again.
+    answer_status = models.CharField(max_length=20)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
 

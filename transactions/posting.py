@@ -23,7 +23,6 @@ from django.utils import timezone
 from uuid_utils.compat import uuid7
 
 from midaz.exceptions import BusinessRuleViolation, Conflict, LedgerError, not_found
-from onboarding import ledger_settings
 from onboarding.models import Ledger
 from transactions.models import Operation, Transaction
 from transactions.resolve import Leg, resolve
@@ -47,6 +46,7 @@ class Idempotency:
     key: str
     request_hash: str
     ttl: timedelta
+    explicit: bool = False
 
     @classmethod
     def for_request(
@@ -64,7 +64,9 @@ class Idempotency:
                 seconds = 0
             if seconds > 0:
                 ttl = timedelta(seconds=seconds)
-        return cls(key=header_key or digest, request_hash=digest, ttl=ttl)
+        return cls(
+            key=header_key or digest, request_hash=digest, ttl=ttl, explicit=bool(header_key)
+        )
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ def _error_from_database(exc: DatabaseError) -> Exception:
     if match is None:
         return exc
     detail = getattr(diag, "message_detail", None)
-    return LedgerError(detail, code=match.group(1), entity_type="Transaction")
+    code = match.group(1)
+    return LedgerError(detail, code=code, entity_type="Ledger" if code == "0037" else "Transaction")
 
 
 def _call_post(tx_row: dict[str, Any], legs: list[dict[str, Any]], opts: dict[str, Any]) -> Any:
@@ -160,18 +163,6 @@ def _leg_row(
         "route": entry.route,
         "route_id": str(entry.route_id) if entry.route_id else None,
     }
-
-
-def _check_skip_flags(ledger: Ledger, spec: TransactionSpec) -> None:
-    overrides = ledger_settings.effective(ledger.settings)["overrides"]
-    if (spec.skip_fees and not overrides["allowFeeSkip"]) or (
-        spec.skip_tracer and not overrides["allowTracerSkip"]
-    ):
-        raise BusinessRuleViolation(
-            "This ledger does not permit skipping fees or the tracer.",
-            code="0490",
-            entity_type="Transaction",
-        )
 
 
 def _operations(
@@ -288,13 +279,23 @@ def transaction_create(
     idempotency: Idempotency | None = None,
     parent_id: uuid.UUID | None = None,
 ) -> PostingResult:
-    """Posts a transaction in one database transaction. Locks the involved balances (in id
-    order). Raises resolution errors (0073, 0090, 0125), balance rules (0018, 0019, 0024,
-    0034, 0098, 0168), 0490 and idempotency conflicts (0084)."""
-    if idempotency is not None and (cached := _cached_answer(ledger.id, idempotency)):
+    """Posts a transaction. Outside a database transaction this is one statement (one round
+    trip, its own transaction); inside one (revert) it joins it. Locks the involved balances
+    in id order. Raises 0037 (ledger), resolution errors (0073, 0090, 0125), balance rules
+    (0018, 0019, 0024, 0034, 0098, 0168), 0490 and idempotency conflicts (0084).
+
+    Only ``ledger.id`` and ``ledger.organization_id`` are used: the function checks the ledger
+    itself, so callers need not load it."""
+    # Explicit keys are the ones clients retry with: answer those from the cache when possible.
+    # A body-hash key is new on almost every call, so it goes straight to the database, which
+    # detects a replay in the same round trip as the posting.
+    if (
+        idempotency is not None
+        and idempotency.explicit
+        and (cached := _cached_answer(ledger.id, idempotency)) is not None
+    ):
         return cached
     resolution = resolve(spec)
-    _check_skip_flags(ledger, spec)
     annotation = kind == "annotation"
     if annotation:
         status, answer_status = Transaction.Status.NOTED, Transaction.Status.NOTED
@@ -322,6 +323,8 @@ def transaction_create(
         "pending": spec.pending,
         "apply": not annotation,
         "now": now,
+        "skip_fees": spec.skip_fees,
+        "skip_tracer": spec.skip_tracer,
         "idem": None,
     }
     if idempotency is not None:
@@ -329,28 +332,33 @@ def transaction_create(
             "key": idempotency.key,
             "hash": idempotency.request_hash,
             "expires_at": now + idempotency.ttl,
+            "answer_status": answer_status,
         }
-    with transaction.atomic():
+    if connection.in_atomic_block:
+        # Inside a caller's transaction (a revert): a savepoint keeps a refusal from poisoning it.
+        with transaction.atomic():
+            result = _call_post(_row(tx), legs, opts)
+    else:
         result = _call_post(_row(tx), legs, opts)
-        if "replay" in result:
-            if idempotency is not None:
-                _cache_answer(ledger.id, idempotency, result["replay"])
-            return PostingResult(body=result["replay"], replayed=True)
+    if "replay" in result:
+        body = _replayed_answer(result["replay"])
+    else:
         body = transaction_out(tx, _operations(legs, result["ops"], tx), status=answer_status)
-        if idempotency is not None:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE transactions_idempotencyrecord SET response = %s::jsonb "
-                    "WHERE ledger_id = %s AND key = %s",
-                    [
-                        orjson.dumps(body, default=str, option=orjson.OPT_UTC_Z).decode(),
-                        ledger.id,
-                        idempotency.key,
-                    ],
-                )
+    if idempotency is not None and idempotency.explicit:
+        if connection.in_atomic_block:
             key = idempotency
             transaction.on_commit(lambda: _cache_answer(ledger.id, key, body))
-    return PostingResult(body=body, replayed=False)
+        else:
+            _cache_answer(ledger.id, idempotency, body)
+    return PostingResult(body=body, replayed="replay" in result)
+
+
+def _replayed_answer(replay: dict[str, Any]) -> dict[str, Any]:
+    """The first answer again: the transaction with the operations its create wrote (not those
+    of a later commit or cancel) and the status it first showed."""
+    tx = Transaction.objects.get(pk=replay["transaction_id"])
+    operations = tx.operations.filter(created_at=tx.created_at).order_by("id")
+    return transaction_out(tx, operations, status=replay["answer_status"])
 
 
 def _locked_pending(ledger: Ledger, transaction_id: uuid.UUID) -> Transaction:

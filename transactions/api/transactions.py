@@ -3,12 +3,9 @@ and count. The create path is lean: no DRF serializer, no ORM before the apply s
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, time
 from typing import Any, ClassVar
 
-import orjson
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import (
@@ -24,7 +21,7 @@ from midaz.api.query import bad_query, cursor_page, filter_common, parse_list_qu
 from midaz.api.render import count_response, json_response
 from midaz.api.validation import Schema
 from midaz.api.views import LedgerAPIView, parse_body, path_uuid, read_json_exact
-from midaz.exceptions import ValidationFailed, not_found
+from midaz.exceptions import LedgerError, ValidationFailed, not_found
 from midaz.lookup import get_or_404
 from onboarding.api.base import ledger_or_404
 from onboarding.models import Ledger
@@ -32,6 +29,7 @@ from onboarding.services import merge_metadata
 from transactions import posting, schemas
 from transactions.models import Transaction
 from transactions.serializers import TRANSACTION, transaction_out
+from transactions.spec import TransactionSpec
 
 _ERRORS = {
     code: OpenApiResponse(ERROR, description=text)
@@ -48,30 +46,31 @@ _IDEMPOTENCY_HEADERS = [
 ]
 
 
-_LEDGER_SQL = (
-    "SELECT settings FROM onboarding_ledger "
-    "WHERE id = %s AND organization_id = %s AND deleted_at IS NULL"
-)
-
-
-def ledger_for_posting(organization_id: str, ledger_id: str) -> Ledger:
-    """The ledger of a create route in one plain query (no ORM on the posting path); a miss
-    goes through ``ledger_or_404`` for the exact Midaz code (0065, 0038 or 0037)."""
-    try:
-        org_id, led_id = uuid.UUID(organization_id), uuid.UUID(ledger_id)
-    except ValueError:
-        return ledger_or_404(organization_id, ledger_id)
-    with connection.cursor() as cursor:
-        cursor.execute(_LEDGER_SQL, [led_id, org_id])
-        row = cursor.fetchone()
-    if row is None:
-        return ledger_or_404(organization_id, ledger_id)
-    settings = row[0]
+def _posting_ledger(organization_id: str, ledger_id: str) -> Ledger:
+    """The ledger of a create route, unloaded: ``midaz_post`` checks it in the same round trip
+    as the posting (0037), so the hot path spends no query on it."""
     return Ledger(
-        id=led_id,
-        organization_id=org_id,
-        settings=orjson.loads(settings) if isinstance(settings, str | bytes) else settings or {},
+        id=path_uuid(ledger_id, "ledger_id"),
+        organization_id=path_uuid(organization_id, "organization_id"),
     )
+
+
+def _post(
+    organization_id: str,
+    ledger_id: str,
+    ledger: Ledger,
+    spec: TransactionSpec,
+    kind: str,
+    idempotency: posting.Idempotency,
+) -> posting.PostingResult:
+    try:
+        return posting.transaction_create(
+            ledger=ledger, spec=spec, kind=kind, idempotency=idempotency
+        )
+    except LedgerError as exc:
+        if exc.code == "0037":
+            ledger_or_404(organization_id, ledger_id)  # the exact code: 0038 or 0037
+        raise
 
 
 def _created(result: posting.PostingResult, extra: dict[str, str] | None = None) -> HttpResponse:
@@ -86,7 +85,7 @@ class TransactionCreateView(LedgerAPIView):
     schema_of_body: ClassVar[Schema] = schemas.TRANSACTION_JSON
 
     def post(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
-        ledger = ledger_for_posting(organization_id, ledger_id)
+        ledger = _posting_ledger(organization_id, ledger_id)
         data = self.schema_of_body.validate(read_json_exact(request))
         spec = schemas.spec_from_body(data, kind=self.kind)
         idempotency = posting.Idempotency.for_request(
@@ -95,11 +94,7 @@ class TransactionCreateView(LedgerAPIView):
             header_key=request.headers.get("X-Idempotency") or None,
             header_ttl=request.headers.get("X-TTL"),
         )
-        return _created(
-            posting.transaction_create(
-                ledger=ledger, spec=spec, kind=self.kind, idempotency=idempotency
-            )
-        )
+        return _created(_post(organization_id, ledger_id, ledger, spec, self.kind, idempotency))
 
 
 def _create_view(name: str, kind: str, schema: Schema, summary: str) -> type[TransactionCreateView]:

@@ -13,9 +13,13 @@
 --         kind: debit | credit | hold | settle | release | check (rules only), see
 --         SEMANTICS.md §4.2 and §5.2
 -- p_opts  {mode: insert|update, check_rules: bool, pending: bool, apply: bool,
---          now: timestamptz, idem: {key, hash, expires_at} | null}
--- returns {"replay": <stored answer>} for an idempotent replay, else
+--          now: timestamptz, skip_fees: bool, skip_tracer: bool,
+--          idem: {key, hash, expires_at, answer_status} | null}
+-- returns {"replay": {"transaction_id", "answer_status"}} for an idempotent replay, else
 --         {"ops": [{op, balance_id, account_id, available_before, ...}]}
+--
+-- A create is this one statement: run in autocommit it is its own database transaction, so a
+-- posting costs one round trip.
 CREATE OR REPLACE FUNCTION midaz_post(p_tx jsonb, p_legs jsonb, p_opts jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -44,7 +48,23 @@ DECLARE
     v_snapshots jsonb := '[]'::jsonb;
     v_wanted int;
     v_found int := 0;
+    v_settings jsonb;
 BEGIN
+    -- 0. The ledger exists in the organization; the skip flags need its overrides.
+    SELECT settings INTO v_settings FROM onboarding_ledger
+     WHERE id = v_ledger AND organization_id = (p_tx->>'organization_id')::uuid
+       AND deleted_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'midaz:0037' USING DETAIL = 'The ledger was not found.';
+    END IF;
+    IF (coalesce((p_opts->>'skip_fees')::boolean, false)
+            AND NOT coalesce((v_settings->'overrides'->>'allowFeeSkip')::boolean, false))
+        OR (coalesce((p_opts->>'skip_tracer')::boolean, false)
+            AND NOT coalesce((v_settings->'overrides'->>'allowTracerSkip')::boolean, false)) THEN
+        RAISE EXCEPTION 'midaz:0490' USING
+            DETAIL = 'This ledger does not permit skipping fees or the tracer.';
+    END IF;
+
     -- 1. Idempotency: one request per key at a time (0084), replay of a stored answer.
     IF v_idem IS NOT NULL AND jsonb_typeof(v_idem) = 'object' THEN
         IF NOT pg_try_advisory_xact_lock(
@@ -59,7 +79,9 @@ BEGIN
                     RAISE EXCEPTION 'midaz:0084' USING
                         DETAIL = 'The idempotency key was already used with a different request.';
                 END IF;
-                RETURN jsonb_build_object('replay', v_record.response);
+                RETURN jsonb_build_object('replay', jsonb_build_object(
+                    'transaction_id', v_record.transaction_id,
+                    'answer_status', v_record.answer_status));
             END IF;
             DELETE FROM transactions_idempotencyrecord WHERE id = v_record.id;
         END IF;
@@ -218,9 +240,9 @@ BEGIN
     END IF;
     IF v_idem IS NOT NULL AND jsonb_typeof(v_idem) = 'object' THEN
         INSERT INTO transactions_idempotencyrecord
-            (ledger_id, key, request_hash, transaction_id, response, created_at, expires_at)
-        VALUES (v_ledger, v_idem->>'key', v_idem->>'hash', (p_tx->>'id')::uuid, NULL, v_now,
-                (v_idem->>'expires_at')::timestamptz);
+            (ledger_id, key, request_hash, transaction_id, answer_status, created_at, expires_at)
+        VALUES (v_ledger, v_idem->>'key', v_idem->>'hash', (p_tx->>'id')::uuid,
+                v_idem->>'answer_status', v_now, (v_idem->>'expires_at')::timestamptz);
     END IF;
 
     SELECT coalesce(jsonb_agg(jsonb_build_object(
