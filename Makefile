@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services run stop test lint format ci
+.PHONY: help venv services run stop test lint format ci bench
 
 # The services of scripts/services.sh, for `test` and `lint` only (`run` uses none: with no
 # DATABASE_URL the project starts its embedded PostgreSQL). A variable already set in the
@@ -70,3 +70,8 @@ format: venv ## Format the code and apply safe lint fixes
 ci: ## lint, then test (what .ci/run runs)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test
+
+# The benchmark suite of issue #4 (BENCHMARKS.md): one command, a table, bench/results/latest.json
+# and a chart. BENCH_QUICK=1 for a short development run; BENCH_SECONDS, BENCH_REPEATS, ...
+bench: venv services ## Run the benchmark suite (BENCH_QUICK=1 for a short run)
+	bench/run.sh
