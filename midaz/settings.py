@@ -98,16 +98,21 @@ if EMBEDDED:
 else:
     _default = _database("DATABASE_URL")
 
-# Persistent connections: opening one costs ~9 ms on each side (PERFORMANCE.md).
+# Persistent connections: opening one costs ~9 ms on each side (PERFORMANCE.md). Health checks
+# cost a `SELECT 1` round trip per request (a quarter of a posting in the profile); without
+# them a connection broken by a database restart fails one request and is then replaced.
 _conn_max_age = env.int("DATABASE_CONN_MAX_AGE", default=600)
-_default.update(CONN_MAX_AGE=_conn_max_age, CONN_HEALTH_CHECKS=True)
+_health_checks = env.bool("DATABASE_HEALTH_CHECKS", default=False)
+_default.update(CONN_MAX_AGE=_conn_max_age, CONN_HEALTH_CHECKS=_health_checks)
 DATABASES: dict[str, dict[str, Any]] = {"default": _default}
 
 if env.str("DATABASE_REPLICA_URL", default=""):
     _replica = _database("DATABASE_REPLICA_URL")
     # Unit tests share the primary's test database; tests of the real replica re-point the
     # alias at the streaming replica (tests/conftest.py, fixture `real_replica`).
-    _replica.update(CONN_MAX_AGE=_conn_max_age, CONN_HEALTH_CHECKS=True, TEST={"MIRROR": "default"})
+    _replica.update(
+        CONN_MAX_AGE=_conn_max_age, CONN_HEALTH_CHECKS=_health_checks, TEST={"MIRROR": "default"}
+    )
     DATABASES["replica"] = _replica
 
 DATABASE_ROUTERS = ["midaz.db_router.PrimaryReplicaRouter"]

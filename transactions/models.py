@@ -71,10 +71,19 @@ class Transaction(BaseModel):
         NOTED = "NOTED"
         DECLINED = "DECLINED"
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+")
+    # Every index costs each posting an insert: the ledger is covered by (ledger, created_at),
+    # the parent by the one-reversal unique index; organization lookups go through the ledger.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+", db_index=False)
     parent_transaction = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversals",
+        db_index=False,
     )
     description = models.CharField(max_length=256, null=True, blank=True)
     code = models.CharField(max_length=100, null=True, blank=True)
@@ -123,8 +132,12 @@ class Operation(BaseModel):
         BLOCK = "BLOCK"
         UNBLOCK = "UNBLOCK"
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+")
+    # Only the indexes reads need (each one is an insert per operation): account and balance
+    # are covered by their (…, created_at) indexes below.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+", db_index=False)
     transaction = models.ForeignKey(
         Transaction, on_delete=models.PROTECT, related_name="operations"
     )
@@ -142,9 +155,13 @@ class Operation(BaseModel):
     on_hold_after = AmountField()
     version_after = models.BigIntegerField()
     overdraft_used_after = AmountField(default=Decimal(0))
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="operations")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="operations", db_index=False
+    )
     account_alias = models.CharField(max_length=100)
-    balance = models.ForeignKey(Balance, on_delete=models.PROTECT, related_name="operations")
+    balance = models.ForeignKey(
+        Balance, on_delete=models.PROTECT, related_name="operations", db_index=False
+    )
     balance_key = models.CharField(max_length=100, default=Balance.DEFAULT_KEY)
     balance_affected = models.BooleanField(default=True)
     route = models.CharField(max_length=250, null=True, blank=True)

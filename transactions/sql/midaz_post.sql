@@ -49,6 +49,9 @@ DECLARE
     v_wanted int;
     v_found int := 0;
     v_settings jsonb;
+    v_aliases text[];
+    v_pairs text[];
+    v_ids uuid[] := '{}';
 BEGIN
     -- 0. The ledger exists in the organization; the skip flags need its overrides.
     SELECT settings INTO v_settings FROM onboarding_ledger
@@ -87,22 +90,28 @@ BEGIN
         END IF;
     END IF;
 
-    -- 2. Lock every involved balance, in id order, so that two postings never deadlock.
-    SELECT count(DISTINCT (l->>'alias') || '#' || (l->>'key')) INTO v_wanted
+    -- 2. Lock every involved balance, in id order, so that two postings never deadlock. The
+    --    aliases travel as an array so that the lookup is an index scan on (ledger, alias, key)
+    --    whatever the size of the ledger (a join against jsonb_array_elements was planned as a
+    --    sequential scan of every balance).
+    SELECT array_agg(DISTINCT l->>'alias'), array_agg(DISTINCT (l->>'alias') || '#' || (l->>'key'))
+      INTO v_aliases, v_pairs
       FROM jsonb_array_elements(p_legs) AS l;
+    v_wanted := cardinality(v_pairs);
     FOR v_bal IN
         SELECT b.id, b.account_id, b.alias, b.key, b.asset_code, b.available, b.on_hold,
                b.version, b.overdraft_used, b.account_type, b.allow_sending, b.allow_receiving,
                b.direction, b.settings
           FROM transactions_balance b
          WHERE b.ledger_id = v_ledger
+           AND b.alias = ANY (v_aliases)
+           AND b.alias || '#' || b.key = ANY (v_pairs)
            AND b.deleted_at IS NULL
-           AND (b.alias, b.key) IN (
-                SELECT l->>'alias', l->>'key' FROM jsonb_array_elements(p_legs) AS l)
          ORDER BY b.id
            FOR UPDATE
     LOOP
         v_found := v_found + 1;
+        v_ids := v_ids || v_bal.id;
         v_index := v_index || jsonb_build_object(v_bal.alias || '#' || v_bal.key, to_jsonb(v_bal));
         v_state := v_state || jsonb_build_object(v_bal.id::text, jsonb_build_object(
             'available', v_bal.available, 'on_hold', v_bal.on_hold, 'version', v_bal.version));
@@ -236,7 +245,8 @@ BEGIN
                version = (s.value->>'version')::bigint,
                updated_at = v_now
           FROM jsonb_each(v_state) AS s
-         WHERE b.id = s.key::uuid AND b.version <> (s.value->>'version')::bigint;
+         WHERE b.id = ANY (v_ids) AND b.id = s.key::uuid
+           AND b.version <> (s.value->>'version')::bigint;
     END IF;
     IF v_idem IS NOT NULL AND jsonb_typeof(v_idem) = 'object' THEN
         INSERT INTO transactions_idempotencyrecord
