@@ -185,58 +185,37 @@ def _transaction_id(raw: str) -> Any:
     return path_uuid(raw, "transaction_id")
 
 
-class TransactionCommit(LedgerAPIView):
-    @extend_schema(
-        operation_id="commit_transaction",
-        summary="Commit a pending transaction",
-        tags=["Transactions"],
-        request=None,
-        responses={201: TRANSACTION, **_ERRORS},
-    )
+class _TransactionAction(LedgerAPIView):
+    """``POST .../transactions/{id}/<verb>``: commit, cancel or revert (no body, answers 201)."""
+
+    verb: ClassVar[str]
+
     def post(
         self, request: Request, organization_id: str, ledger_id: str, transaction_id: str
     ) -> HttpResponse:
         ledger = ledger_or_404(organization_id, ledger_id)
-        body = posting.transaction_commit(
-            ledger=ledger, transaction_id=_transaction_id(transaction_id)
-        )
-        return json_response(body, status=201)
+        tx_id = _transaction_id(transaction_id)
+        if self.verb == "revert":
+            return _created(posting.transaction_revert(ledger=ledger, transaction_id=tx_id))
+        settle = posting.transaction_commit if self.verb == "commit" else posting.transaction_cancel
+        return json_response(settle(ledger=ledger, transaction_id=tx_id), status=201)
 
 
-class TransactionCancel(LedgerAPIView):
-    @extend_schema(
-        operation_id="cancel_transaction",
-        summary="Cancel a pending transaction",
+def _action_view(name: str, verb: str, summary: str) -> type[_TransactionAction]:
+    view: type[_TransactionAction] = type(name, (_TransactionAction,), {"verb": verb})
+    documented = extend_schema(
+        operation_id=f"{verb}_transaction",
+        summary=summary,
         tags=["Transactions"],
         request=None,
         responses={201: TRANSACTION, **_ERRORS},
     )
-    def post(
-        self, request: Request, organization_id: str, ledger_id: str, transaction_id: str
-    ) -> HttpResponse:
-        ledger = ledger_or_404(organization_id, ledger_id)
-        body = posting.transaction_cancel(
-            ledger=ledger, transaction_id=_transaction_id(transaction_id)
-        )
-        return json_response(body, status=201)
+    return extend_schema_view(post=documented)(view)
 
 
-class TransactionRevert(LedgerAPIView):
-    @extend_schema(
-        operation_id="revert_transaction",
-        summary="Revert an approved transaction",
-        tags=["Transactions"],
-        request=None,
-        responses={201: TRANSACTION, **_ERRORS},
-    )
-    def post(
-        self, request: Request, organization_id: str, ledger_id: str, transaction_id: str
-    ) -> HttpResponse:
-        ledger = ledger_or_404(organization_id, ledger_id)
-        result = posting.transaction_revert(
-            ledger=ledger, transaction_id=_transaction_id(transaction_id)
-        )
-        return _created(result)
+TransactionCommit = _action_view("TransactionCommit", "commit", "Commit a pending transaction")
+TransactionCancel = _action_view("TransactionCancel", "cancel", "Cancel a pending transaction")
+TransactionRevert = _action_view("TransactionRevert", "revert", "Revert an approved transaction")
 
 
 def _transactions(ledger_id: Any) -> QuerySet[Transaction]:
