@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 
-from midaz.api.openapi import ERROR, component, cursor_list
+from midaz.api.openapi import COMPONENTS, ERROR, component, cursor_list
 from midaz.api.query import bad_query, cursor_page, filter_common, parse_list_query
 from midaz.api.render import json_response, no_content
 from midaz.api.validation import F, Schema
@@ -88,25 +88,14 @@ BALANCE_UPDATE = Schema(
 
 # --- responses --------------------------------------------------------------------------------
 
+# A balance as it was at an instant: the Balance shape without the flags and soft delete.
+_HISTORY_OMITS = {"allowSending", "allowReceiving", "deletedAt", "metadata"}
 BALANCE_HISTORY = component(
     "BalanceHistory",
     {
-        "id": "uuid",
-        "organizationId": "uuid",
-        "ledgerId": "uuid",
-        "accountId": "uuid",
-        "alias": "string",
-        "key": "string",
-        "assetCode": "string",
-        "available": "decimal",
-        "onHold": "decimal",
-        "version": "int",
-        "accountType": "string",
-        "direction": "string",
-        "overdraftUsed": "decimal",
-        "settings": "object",
-        "createdAt": "date-time",
-        "updatedAt": "date-time",
+        name: spec
+        for name, spec in COMPONENTS["Balance"]["properties"].items()
+        if name not in _HISTORY_OMITS
     },
     ["id", "alias", "key", "assetCode", "available", "onHold", "version"],
 )
