@@ -11,6 +11,8 @@ from drf_spectacular.views import (
 
 from midaz import health
 from midaz.api.errors import route_not_found
+from onboarding import urls as onboarding_urls
+from transactions import urls as transactions_urls
 
 urlpatterns = [
     path("health", health.HealthView.as_view()),
@@ -20,8 +22,12 @@ urlpatterns = [
     path("v1/openapi.yaml", SpectacularYAMLAPIView.as_view(), name="schema-yaml"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("v1/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("v1/", include("onboarding.urls")),
-    path("v1/", include("transactions.urls")),
+    # Ledger-scoped routes first: the posting path resolves in a few regex matches.
+    path(
+        "v1/organizations/<str:organization_id>/ledgers/<str:ledger_id>/",
+        include(transactions_urls.ledger_urlpatterns + onboarding_urls.ledger_urlpatterns),
+    ),
+    path("v1/", include(onboarding_urls.urlpatterns)),
     path("admin/", admin.site.urls),
     # Anything else is Midaz's "route not found" (0484), whatever the method and DEBUG.
     re_path(r"^(?!admin/|static/)", route_not_found),

@@ -25,7 +25,8 @@ from uuid_utils.compat import uuid7
 
 from midaz.exceptions import BusinessRuleViolation, Conflict, LedgerError, not_found
 from onboarding.models import Ledger
-from transactions.models import Operation, Transaction
+from transactions.models import Transaction
+from transactions.records import OperationRecord, TransactionRecord
 from transactions.resolve import Leg, resolve
 from transactions.serializers import transaction_out
 from transactions.spec import Entry, TransactionSpec, spec_from_dict, spec_to_dict
@@ -177,8 +178,8 @@ def _leg_row(
 
 
 def _operations(
-    legs: list[dict[str, Any]], snapshots: list[dict[str, Any]], tx: Transaction
-) -> list[Operation]:
+    legs: list[dict[str, Any]], snapshots: list[dict[str, Any]], tx: TransactionRecord
+) -> list[OperationRecord]:
     """In-memory operations for the answer, from the legs sent and the snapshots returned."""
     by_id = {s["id"]: s for s in snapshots}
     operations = []
@@ -187,7 +188,7 @@ def _operations(
         if snap is None:
             continue  # a leg that moved nothing
         operations.append(
-            Operation(
+            OperationRecord(
                 id=uuid.UUID(leg["op"]),
                 organization_id=tx.organization_id,
                 ledger_id=tx.ledger_id,
@@ -204,8 +205,6 @@ def _operations(
                 available_after=Decimal(snap["available_after"]),
                 on_hold_after=Decimal(snap["on_hold_after"]),
                 version_after=snap["version_after"],
-                overdraft_used_before=Decimal(0),
-                overdraft_used_after=Decimal(0),
                 account_id=uuid.UUID(snap["account_id"]),
                 account_alias=snap["account_alias"],
                 balance_id=uuid.UUID(snap["balance_id"]),
@@ -228,8 +227,8 @@ def _new_transaction(
     status: str,
     now: datetime,
     parent_id: uuid.UUID | None,
-) -> Transaction:
-    return Transaction(
+) -> TransactionRecord:
+    return TransactionRecord(
         id=uuid7(),
         organization_id=ledger.organization_id,
         ledger_id=ledger.id,
@@ -254,7 +253,7 @@ def _new_transaction(
     )
 
 
-def _row(tx: Transaction) -> dict[str, Any]:
+def _row(tx: Transaction | TransactionRecord) -> dict[str, Any]:
     """The transaction as ``midaz_post`` inserts it: column names as keys."""
     return {
         "id": tx.id,

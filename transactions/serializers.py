@@ -7,6 +7,7 @@ from typing import Any
 
 from midaz.api.openapi import component
 from transactions.models import Balance, Operation, Transaction
+from transactions.records import OperationRecord, TransactionRecord
 
 _TIMES = {"createdAt": "date-time", "updatedAt": "date-time", "deletedAt": "date-time?"}
 _SNAPSHOT = {
@@ -20,7 +21,7 @@ _SNAPSHOT = {
 }
 
 
-def operation_out(op: Operation) -> dict[str, Any]:
+def operation_out(op: Operation | OperationRecord) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": op.id,
         "transactionId": op.transaction_id,
@@ -98,7 +99,9 @@ OPERATION = component(
 
 
 def transaction_out(
-    tx: Transaction, operations: Iterable[Operation], status: str | None = None
+    tx: Transaction | TransactionRecord,
+    operations: Iterable[Operation | OperationRecord],
+    status: str | None = None,
 ) -> dict[str, Any]:
     """``status`` overrides the stored one (a create answers CREATED, storage says APPROVED)."""
     code = status or tx.status

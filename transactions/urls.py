@@ -1,33 +1,34 @@
-"""Routes of the transactions app (assets and accounts, which open balances)."""
+"""Ledger-scoped routes of the transactions app: relative to
+``/v1/organizations/<organization_id>/ledgers/<ledger_id>/`` (``midaz.urls`` mounts them).
 
-from django.urls import include, path
+Django tries routes in order, so the posting routes, the hot path, come first."""
 
-from transactions.api import accounts
+from django.urls import path
+
+from transactions.api import accounts, read_urls
 from transactions.api import transactions as tx
 
-L = "organizations/<str:organization_id>/ledgers/<str:ledger_id>"
-
-urlpatterns = [
-    path(f"{L}/assets", accounts.AssetCollection.as_view()),
-    path(f"{L}/assets/metrics/count", accounts.AssetCount.as_view()),
-    path(f"{L}/assets/<str:id>", accounts.AssetItem.as_view()),
-    path(f"{L}/accounts", accounts.AccountCollection.as_view()),
-    path(f"{L}/accounts/metrics/count", accounts.AccountCount.as_view()),
-    path(f"{L}/accounts/alias/<str:alias>", accounts.AccountByAlias.as_view()),
-    path(f"{L}/accounts/external/<str:code>", accounts.AccountByExternalCode.as_view()),
-    path(f"{L}/accounts/<str:id>", accounts.AccountItem.as_view()),
-    path(f"{L}/transactions", tx.TransactionCollection.as_view()),
-    path(f"{L}/transactions/metrics/count", tx.TransactionCount.as_view()),
-    path(f"{L}/transactions/json", tx.JsonCreate.as_view()),
-    path(f"{L}/transactions/inflow", tx.InflowCreate.as_view()),
-    path(f"{L}/transactions/outflow", tx.OutflowCreate.as_view()),
-    path(f"{L}/transactions/annotation", tx.AnnotationCreate.as_view()),
-    path(f"{L}/transactions/block", tx.BlockCreate.as_view()),
-    path(f"{L}/transactions/unblock", tx.UnblockCreate.as_view()),
-    path(f"{L}/transactions/dsl", tx.DslCreate.as_view()),
-    path(f"{L}/transactions/<str:transaction_id>", tx.TransactionItem.as_view()),
-    path(f"{L}/transactions/<str:transaction_id>/commit", tx.TransactionCommit.as_view()),
-    path(f"{L}/transactions/<str:transaction_id>/cancel", tx.TransactionCancel.as_view()),
-    path(f"{L}/transactions/<str:transaction_id>/revert", tx.TransactionRevert.as_view()),
-    path("", include("transactions.api.read_urls")),
+ledger_urlpatterns = [
+    path("transactions/json", tx.JsonCreate.as_view()),
+    path("transactions/inflow", tx.InflowCreate.as_view()),
+    path("transactions/outflow", tx.OutflowCreate.as_view()),
+    path("transactions/annotation", tx.AnnotationCreate.as_view()),
+    path("transactions/block", tx.BlockCreate.as_view()),
+    path("transactions/unblock", tx.UnblockCreate.as_view()),
+    path("transactions/dsl", tx.DslCreate.as_view()),
+    path("transactions", tx.TransactionCollection.as_view()),
+    path("transactions/metrics/count", tx.TransactionCount.as_view()),
+    path("transactions/<str:transaction_id>", tx.TransactionItem.as_view()),
+    path("transactions/<str:transaction_id>/commit", tx.TransactionCommit.as_view()),
+    path("transactions/<str:transaction_id>/cancel", tx.TransactionCancel.as_view()),
+    path("transactions/<str:transaction_id>/revert", tx.TransactionRevert.as_view()),
+    path("assets", accounts.AssetCollection.as_view()),
+    path("assets/metrics/count", accounts.AssetCount.as_view()),
+    path("assets/<str:id>", accounts.AssetItem.as_view()),
+    path("accounts", accounts.AccountCollection.as_view()),
+    path("accounts/metrics/count", accounts.AccountCount.as_view()),
+    path("accounts/alias/<str:alias>", accounts.AccountByAlias.as_view()),
+    path("accounts/external/<str:code>", accounts.AccountByExternalCode.as_view()),
+    path("accounts/<str:id>", accounts.AccountItem.as_view()),
+    *read_urls.urlpatterns,
 ]
