@@ -114,6 +114,8 @@ class Transaction(BaseModel):
         indexes = [
             *BaseModel.Meta.indexes,
             models.Index(fields=["ledger", "created_at"], name="transaction_ledger_created"),
+            # Pages are keyset pages on id within a ledger (UUIDv7: time order).
+            models.Index(fields=["ledger", "id"], name="transaction_ledger_id"),
         ]
 
     def __str__(self) -> str:
@@ -176,7 +178,8 @@ class Operation(BaseModel):
         ]
         indexes = [
             *BaseModel.Meta.indexes,
-            models.Index(fields=["account", "created_at"], name="operation_account_created"),
+            # An account's operations are listed as keyset pages on id (UUIDv7: time order).
+            models.Index(fields=["account", "id"], name="operation_account_id"),
             models.Index(fields=["balance", "created_at"], name="operation_balance_created"),
         ]
 

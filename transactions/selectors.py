@@ -7,7 +7,9 @@ replica (``get_or_404`` retries a miss on the primary).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +20,7 @@ from django.db.models import QuerySet
 from midaz.lookup import get_or_404
 from onboarding.models import Account, Ledger
 from transactions.models import Balance, Operation
+from transactions.records import OperationRecord
 
 # --- balances ---------------------------------------------------------------------------------
 
@@ -28,6 +31,33 @@ def balances_of_ledger(ledger: Ledger) -> QuerySet[Balance]:
 
 def balances_of_account(account: Account) -> QuerySet[Balance]:
     return Balance.objects.filter(ledger_id=account.ledger_id, account_id=account.id)
+
+
+def _in_live_ledger(organization_id: uuid.UUID, ledger_id: uuid.UUID) -> QuerySet[Balance]:
+    """Balances of a live ledger of the organization, the ledger checked in the same query
+    (the hot reads spend one round trip, not one per level of the path), as
+    ``ledger_or_404`` checks it."""
+    return Balance.objects.filter(
+        ledger_id=ledger_id, organization_id=organization_id, ledger__deleted_at__isnull=True
+    )
+
+
+def balances_by_alias(
+    organization_id: uuid.UUID, ledger_id: uuid.UUID, alias: str
+) -> list[Balance]:
+    """The live balances of the live account with this alias, in id order; empty when any
+    level of the path is missing (the caller then finds which)."""
+    return list(
+        _in_live_ledger(organization_id, ledger_id)
+        .filter(alias=alias, account__deleted_at__isnull=True)
+        .order_by("id")
+    )
+
+
+def balance_in_live_ledger(
+    organization_id: uuid.UUID, ledger_id: uuid.UUID, balance_id: uuid.UUID
+) -> Balance | None:
+    return _in_live_ledger(organization_id, ledger_id).filter(pk=balance_id).first()
 
 
 def balance_get(ledger: Ledger, balance_id: uuid.UUID) -> Balance:
@@ -56,6 +86,24 @@ def account_by_alias(ledger: Ledger, alias: str) -> Account:
 
 
 # --- operations -------------------------------------------------------------------------------
+
+_OPERATION_COLUMNS = tuple(f.name for f in dataclasses.fields(OperationRecord))
+
+
+def operation_records(
+    transaction_ids: Iterable[uuid.UUID],
+) -> dict[uuid.UUID, list[OperationRecord]]:
+    """The live operations of these transactions, as records (no model instances: a page of
+    50 transactions holds 100 or more operations), in answer order: creation time, then id."""
+    by_transaction: dict[uuid.UUID, list[OperationRecord]] = defaultdict(list)
+    rows = (
+        Operation.objects.filter(transaction_id__in=list(transaction_ids))
+        .order_by("created_at", "id")
+        .values(*_OPERATION_COLUMNS)
+    )
+    for row in rows:
+        by_transaction[row["transaction_id"]].append(OperationRecord(**row))
+    return by_transaction
 
 
 def operations_of_account(account: Account) -> QuerySet[Operation]:

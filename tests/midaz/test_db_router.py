@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +21,12 @@ pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
 @pytest.fixture
 def replay_paused(real_replica: None) -> Iterator[None]:
-    """Stop the replica from applying WAL, so it lags behind the primary on purpose."""
+    """Stop the replica from applying WAL, so it lags behind the primary on purpose.
+
+    The replica first catches up, so the pause never falls inside the replay of a lock the
+    earlier tests' table flushes took (reads of that table would wait for the resume), and
+    the fixture ends only once replay is running again and caught up."""
+    wait_for_replica()
     with connections[REPLICA].cursor() as cur:
         cur.execute("SELECT pg_wal_replay_pause()")
     try:
@@ -28,6 +34,14 @@ def replay_paused(real_replica: None) -> Iterator[None]:
     finally:
         with connections[REPLICA].cursor() as cur:
             cur.execute("SELECT pg_wal_replay_resume()")
+            deadline = time.monotonic() + 10
+            while True:
+                cur.execute("SELECT pg_get_wal_replay_pause_state()")
+                row = cur.fetchone()
+                if row is not None and row[0] == "not paused":
+                    break
+                assert time.monotonic() < deadline, "the replica did not resume replay"
+                time.sleep(0.02)
         wait_for_replica()
 
 

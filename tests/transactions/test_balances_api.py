@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from uuid_utils.compat import uuid7
 
-from onboarding.models import Ledger
+from onboarding.models import Account, Ledger
 from tests.helpers import Api, assert_error, ledger_path
 from transactions.models import Balance
 from transactions.posting import transaction_create
@@ -498,6 +498,31 @@ def test_balances_by_alias_of_account_without_live_balances(
     Balance.objects.filter(account_id=alice["id"]).update(deleted_at=timezone.now())
     found = api.ok(api.get(ledger_path(ledger, "/accounts/alias/@alice/balances")), 200)
     assert found == {"items": [], "limit": 10}
+
+
+def test_balance_reads_see_soft_deletes_along_the_path(
+    api: Api, ledger: dict[str, Any], alice: dict[str, Any]
+) -> None:
+    """The one-query reads (by alias, by id) check the path as the step-by-step lookups do: a
+    soft-deleted account or ledger answers its own 404, and a path naming another organization
+    finds nothing."""
+    balance = default_balance(alice)
+    by_alias = ledger_path(ledger, "/accounts/alias/@alice/balances")
+    assert api.ok(api.get(by_alias), 200)["items"][0]["id"] == str(balance.id)
+    foreign = {**ledger, "organizationId": str(api.create_organization()["id"])}
+    assert_error(api.get(ledger_path(foreign, "/accounts/alias/@alice/balances")), 404, "0037")
+    assert_error(api.get(bpath(foreign, balance.id)), 404, "0037")
+
+    Account.objects.filter(pk=alice["id"]).update(deleted_at=timezone.now())
+    assert_error(api.get(by_alias), 404, "0085")
+    assert Account.all_objects.filter(pk=alice["id"]).update(deleted_at=None) == 1
+
+    Ledger.objects.filter(pk=ledger["id"]).update(deleted_at=timezone.now())
+    assert_error(api.get(by_alias), 404, "0037")
+    assert_error(api.get(bpath(ledger, balance.id)), 404, "0037")
+    assert Ledger.all_objects.filter(pk=ledger["id"]).update(deleted_at=None) == 1
+
+    assert api.ok(api.get(bpath(ledger, balance.id)), 200)["id"] == str(balance.id)
 
 
 def test_balances_of_external_account(

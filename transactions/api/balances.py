@@ -7,6 +7,7 @@ The views translate HTTP to the reads of ``transactions.selectors`` and the writ
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from midaz.exceptions import ValidationFailed, not_found
 from onboarding.api.base import ledger_or_404
 from transactions import balances as services
 from transactions import selectors
+from transactions.models import Balance
 from transactions.serializers import BALANCE, balance_out
 
 ENTITY = "Balance"
@@ -210,8 +212,12 @@ class BalanceItem(LedgerAPIView):
     def get(
         self, request: Request, organization_id: str, ledger_id: str, balance_id: str
     ) -> HttpResponse:
-        ledger = ledger_or_404(organization_id, ledger_id)
-        balance = selectors.balance_get(ledger, path_uuid(balance_id, "balance_id"))
+        pk = path_uuid(balance_id, "balance_id")
+        balance = selectors.balance_in_live_ledger(
+            path_uuid(organization_id, "organization_id"), path_uuid(ledger_id, "ledger_id"), pk
+        )
+        if balance is None:  # the exact 404 comes from the step-by-step lookups
+            balance = selectors.balance_get(ledger_or_404(organization_id, ledger_id), pk)
         return json_response(balance_out(balance))
 
     @extend_schema(
@@ -324,9 +330,16 @@ class AccountBalanceHistory(LedgerAPIView):
 
 
 def _by_alias(ledger_id_args: tuple[str, str], alias: str) -> HttpResponse:
-    ledger = ledger_or_404(*ledger_id_args)
-    account = selectors.account_by_alias(ledger, alias)
-    balances = selectors.balances_of_account(account).order_by("id")
+    organization_id, ledger_id = ledger_id_args
+    # One query when the account has balances; the exact 404 (0038, 0037, 0085) or the empty
+    # list otherwise come from the step-by-step lookups.
+    balances: Iterable[Balance] = selectors.balances_by_alias(
+        path_uuid(organization_id, "organization_id"), path_uuid(ledger_id, "ledger_id"), alias
+    )
+    if not balances:
+        ledger = ledger_or_404(*ledger_id_args)
+        account = selectors.account_by_alias(ledger, alias)
+        balances = selectors.balances_of_account(account).order_by("id")
     # Midaz answers these lookups unpaginated, with the default limit in the envelope.
     return json_response({"items": [balance_out(b) for b in balances], "limit": 10})
 

@@ -26,7 +26,7 @@ from midaz.lookup import get_or_404
 from onboarding.api.base import ledger_or_404
 from onboarding.models import Ledger
 from onboarding.services import merge_metadata
-from transactions import posting, schemas
+from transactions import posting, schemas, selectors
 from transactions.models import Transaction
 from transactions.serializers import TRANSACTION, transaction_out
 from transactions.spec import TransactionSpec
@@ -287,11 +287,11 @@ class TransactionCollection(LedgerAPIView):
     def get(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
         ledger = ledger_or_404(organization_id, ledger_id)
         query = parse_list_query(request.query_params, default_window=True)
-        qs = filter_common(_transactions(ledger.id), query).prefetch_related("operations")
-        page = cursor_page(qs, query)
+        page = cursor_page(filter_common(_transactions(ledger.id), query), query)
         if query.metadata and not page["items"]:
             raise not_found("0071", "Transaction", "No transactions match the metadata filter.")
-        page["items"] = [_render(tx) for tx in page["items"]]
+        operations = selectors.operation_records(tx.id for tx in page["items"])
+        page["items"] = [transaction_out(tx, operations.get(tx.id, ())) for tx in page["items"]]
         return json_response(page)
 
 
