@@ -90,6 +90,26 @@ BEGIN
         END IF;
     END IF;
 
+    -- The rows that need no balance lock are written before any is taken, and every
+    -- constraint is checked as its statement ends, not at commit: a hot balance stays
+    -- locked only for its own arithmetic, its operations and its update.
+    SET CONSTRAINTS ALL IMMEDIATE;
+    IF coalesce(p_opts->>'mode', 'insert') = 'insert' THEN
+        INSERT INTO transactions_transaction
+        SELECT * FROM jsonb_populate_record(NULL::transactions_transaction, p_tx);
+    ELSE
+        UPDATE transactions_transaction
+           SET status = p_tx->>'status', status_description = p_tx->>'status_description',
+               updated_at = v_now
+         WHERE id = (p_tx->>'id')::uuid;
+    END IF;
+    IF v_idem IS NOT NULL AND jsonb_typeof(v_idem) = 'object' THEN
+        INSERT INTO transactions_idempotencyrecord
+            (ledger_id, key, request_hash, transaction_id, answer_status, created_at, expires_at)
+        VALUES (v_ledger, v_idem->>'key', v_idem->>'hash', (p_tx->>'id')::uuid,
+                v_idem->>'answer_status', v_now, (v_idem->>'expires_at')::timestamptz);
+    END IF;
+
     -- 2. Lock every involved balance, in id order, so that two postings never deadlock. The
     --    aliases travel as an array so that the lookup is an index scan on (ledger, alias, key)
     --    whatever the size of the ledger (a join against jsonb_array_elements was planned as a
@@ -226,16 +246,7 @@ BEGIN
             'updated_at', v_now);
     END LOOP;
 
-    -- 4. Write: the transaction, its operations, the balances, the idempotency record.
-    IF coalesce(p_opts->>'mode', 'insert') = 'insert' THEN
-        INSERT INTO transactions_transaction
-        SELECT * FROM jsonb_populate_record(NULL::transactions_transaction, p_tx);
-    ELSE
-        UPDATE transactions_transaction
-           SET status = p_tx->>'status', status_description = p_tx->>'status_description',
-               updated_at = v_now
-         WHERE id = (p_tx->>'id')::uuid;
-    END IF;
+    -- 4. Write what needed the locks: the operations and the balances.
     INSERT INTO transactions_operation
     SELECT * FROM jsonb_populate_recordset(NULL::transactions_operation, v_ops);
     IF v_apply THEN
@@ -247,12 +258,6 @@ BEGIN
           FROM jsonb_each(v_state) AS s
          WHERE b.id = ANY (v_ids) AND b.id = s.key::uuid
            AND b.version <> (s.value->>'version')::bigint;
-    END IF;
-    IF v_idem IS NOT NULL AND jsonb_typeof(v_idem) = 'object' THEN
-        INSERT INTO transactions_idempotencyrecord
-            (ledger_id, key, request_hash, transaction_id, answer_status, created_at, expires_at)
-        VALUES (v_ledger, v_idem->>'key', v_idem->>'hash', (p_tx->>'id')::uuid,
-                v_idem->>'answer_status', v_now, (v_idem->>'expires_at')::timestamptz);
     END IF;
 
     SELECT coalesce(jsonb_agg(jsonb_build_object(
