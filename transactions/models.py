@@ -207,3 +207,23 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class BulkRecord(models.Model):
+    """The answer of a bulk request (``POST .../transactions/bulk``) under its idempotency key,
+    written in the same database transaction as its postings: repeating the request within
+    the key's lifetime answers exactly the same, item by item, without posting again."""
+
+    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+", db_index=False)
+    key = models.CharField(max_length=256)
+    request_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    answer = models.JSONField()
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint("ledger", "key", name="bulk_record_ledger_key")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -118,7 +118,7 @@ def _cache_answer(ledger_id: uuid.UUID, idempotency: Idempotency, body: dict[str
         logger.warning("idempotency cache unavailable", exc_info=True)
 
 
-def _error_from_database(exc: Exception) -> Exception:
+def error_from_database(exc: Exception) -> Exception:
     """A ``midaz:<code>`` raised by ``midaz_post`` becomes its LedgerError; anything else is
     returned as it is."""
     diag = getattr(exc, "diag", None) or getattr(exc.__cause__, "diag", None)
@@ -148,7 +148,7 @@ def _call_post(tx_row: dict[str, Any], legs: list[dict[str, Any]], opts: dict[st
         try:
             cursor.execute(_POST_SQL, args, prepare=True)
         except psycopg.Error as exc:
-            raise _error_from_database(exc) from exc
+            raise error_from_database(exc) from exc
         row = cursor.fetchone()
     assert row is not None
     answer = row[0]
@@ -253,7 +253,7 @@ def _new_transaction(
     )
 
 
-def _row(tx: Transaction | TransactionRecord) -> dict[str, Any]:
+def transaction_row(tx: Transaction | TransactionRecord) -> dict[str, Any]:
     """The transaction as ``midaz_post`` inserts it: column names as keys."""
     return {
         "id": tx.id,
@@ -281,30 +281,25 @@ def _row(tx: Transaction | TransactionRecord) -> dict[str, Any]:
     }
 
 
-def transaction_create(
-    *,
+@dataclass(frozen=True)
+class Prepared:
+    """A posting ready for ``midaz_post``: the transaction row, its legs and the options."""
+
+    tx: TransactionRecord
+    legs: list[dict[str, Any]]
+    opts: dict[str, Any]
+    answer_status: str
+
+
+def prepare(
     ledger: Ledger,
     spec: TransactionSpec,
+    *,
     kind: str = "json",
     idempotency: Idempotency | None = None,
     parent_id: uuid.UUID | None = None,
-) -> PostingResult:
-    """Posts a transaction. Outside a database transaction this is one statement (one round
-    trip, its own transaction); inside one (revert) it joins it. Locks the involved balances
-    in id order. Raises 0037 (ledger), resolution errors (0073, 0090, 0125), balance rules
-    (0018, 0019, 0024, 0034, 0098, 0168), 0490 and idempotency conflicts (0084).
-
-    Only ``ledger.id`` and ``ledger.organization_id`` are used: the function checks the ledger
-    itself, so callers need not load it."""
-    # Explicit keys are the ones clients retry with: answer those from the cache when possible.
-    # A body-hash key is new on almost every call, so it goes straight to the database, which
-    # detects a replay in the same round trip as the posting.
-    if (
-        idempotency is not None
-        and idempotency.explicit
-        and (cached := _cached_answer(ledger.id, idempotency)) is not None
-    ):
-        return cached
+) -> Prepared:
+    """Resolves the spec (0073, 0090, 0125) and builds what ``midaz_post`` takes."""
     resolution = resolve(spec)
     annotation = kind == "annotation"
     if annotation:
@@ -344,16 +339,51 @@ def transaction_create(
             "expires_at": now + idempotency.ttl,
             "answer_status": answer_status,
         }
+    return Prepared(tx=tx, legs=legs, opts=opts, answer_status=answer_status)
+
+
+def answer(prepared: Prepared, result: dict[str, Any]) -> dict[str, Any]:
+    """The answer of a posting from what ``midaz_post`` returned (operations, or a replay)."""
+    if "replay" in result:
+        return _replayed_answer(result["replay"])
+    tx = prepared.tx
+    return transaction_out(
+        tx, _operations(prepared.legs, result["ops"], tx), status=prepared.answer_status
+    )
+
+
+def transaction_create(
+    *,
+    ledger: Ledger,
+    spec: TransactionSpec,
+    kind: str = "json",
+    idempotency: Idempotency | None = None,
+    parent_id: uuid.UUID | None = None,
+) -> PostingResult:
+    """Posts a transaction. Outside a database transaction this is one statement (one round
+    trip, its own transaction); inside one (revert) it joins it. Locks the involved balances
+    in id order. Raises 0037 (ledger), resolution errors (0073, 0090, 0125), balance rules
+    (0018, 0019, 0024, 0034, 0098, 0168), 0490 and idempotency conflicts (0084).
+
+    Only ``ledger.id`` and ``ledger.organization_id`` are used: the function checks the ledger
+    itself, so callers need not load it."""
+    # Explicit keys are the ones clients retry with: answer those from the cache when possible.
+    # A body-hash key is new on almost every call, so it goes straight to the database, which
+    # detects a replay in the same round trip as the posting.
+    if (
+        idempotency is not None
+        and idempotency.explicit
+        and (cached := _cached_answer(ledger.id, idempotency)) is not None
+    ):
+        return cached
+    prepared = prepare(ledger, spec, kind=kind, idempotency=idempotency, parent_id=parent_id)
     if connection.in_atomic_block:
         # Inside a caller's transaction (a revert): a savepoint keeps a refusal from poisoning it.
         with transaction.atomic():
-            result = _call_post(_row(tx), legs, opts)
+            result = _call_post(transaction_row(prepared.tx), prepared.legs, prepared.opts)
     else:
-        result = _call_post(_row(tx), legs, opts)
-    if "replay" in result:
-        body = _replayed_answer(result["replay"])
-    else:
-        body = transaction_out(tx, _operations(legs, result["ops"], tx), status=answer_status)
+        result = _call_post(transaction_row(prepared.tx), prepared.legs, prepared.opts)
+    body = answer(prepared, result)
     if idempotency is not None and idempotency.explicit:
         if connection.in_atomic_block:
             key = idempotency
@@ -424,7 +454,7 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
         tx.updated_at = now
         opts = {"mode": "update", "check_rules": False, "pending": False, "apply": True, "now": now}
         # The new operations carry the time of the commit or cancel, not the hold's.
-        row = {**_row(tx), "created_at": now}
+        row = {**transaction_row(tx), "created_at": now}
         _call_post(row, legs, opts)
         return transaction_out(tx, tx.operations.order_by("created_at", "id"))
 

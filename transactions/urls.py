@@ -16,6 +16,7 @@ ledger_urlpatterns = [
     path("transactions/block", tx.BlockCreate.as_view()),
     path("transactions/unblock", tx.UnblockCreate.as_view()),
     path("transactions/dsl", tx.DslCreate.as_view()),
+    path("transactions/bulk", tx.BulkCreate.as_view()),
     path("transactions", tx.TransactionCollection.as_view()),
     path("transactions/metrics/count", tx.TransactionCount.as_view()),
     path("transactions/<str:transaction_id>", tx.TransactionItem.as_view()),

@@ -19,14 +19,14 @@ from rest_framework.request import Request
 from midaz.api.openapi import ERROR, cursor_list
 from midaz.api.query import bad_query, cursor_page, filter_common, parse_list_query
 from midaz.api.render import count_response, json_response
-from midaz.api.validation import Schema
+from midaz.api.validation import F, Schema, json_type_name
 from midaz.api.views import LedgerAPIView, parse_body, path_uuid, read_json_exact
 from midaz.exceptions import LedgerError, ValidationFailed, not_found
 from midaz.lookup import get_or_404
 from onboarding.api.base import ledger_or_404
 from onboarding.models import Ledger
 from onboarding.services import merge_metadata
-from transactions import posting, schemas, selectors
+from transactions import bulk, posting, schemas, selectors
 from transactions.models import Transaction
 from transactions.serializers import TRANSACTION, transaction_out
 from transactions.spec import TransactionSpec
@@ -120,6 +120,136 @@ AnnotationCreate = _create_view(
 )
 BlockCreate = _create_view("BlockCreate", "block", schemas.TRANSACTION_JSON, "Block funds")
 UnblockCreate = _create_view("UnblockCreate", "unblock", schemas.TRANSACTION_JSON, "Unblock funds")
+
+BULK_DOC = Schema(
+    "BulkTransactionsInput",
+    {
+        "atomic": F(
+            "bool",
+            description="true (the default): all or nothing; false: each item on its own",
+        ),
+        "transactions": F(
+            "array",
+            required=True,
+            items=F("object", schema=schemas.TRANSACTION_JSON),
+            description=f"1 to {bulk.MAX_ITEMS} bodies of POST .../transactions/json; each may "
+            "also carry 'idempotencyKey' (string), its own key",
+        ),
+    },
+    entity_type="Transaction",
+)
+_BULK_ENVELOPE = Schema(
+    "BulkTransactionsInput",
+    {"atomic": F("bool"), "transactions": F("array", required=True, items=F("any"))},
+    entity_type="Transaction",
+)
+_BULK_ITEM_RESULT = {
+    "type": "object",
+    "properties": {
+        "index": {"type": "integer"},
+        "status": {"type": "integer", "description": "201, or the status of the item's error"},
+        "replayed": {"type": "boolean"},
+        "transaction": TRANSACTION,
+        "error": ERROR,
+    },
+    "required": ["index", "status"],
+}
+_BULK_RESULT = {
+    "type": "object",
+    "properties": {
+        "atomic": {"type": "boolean"},
+        "total": {"type": "integer"},
+        "created": {"type": "integer"},
+        "failed": {"type": "integer"},
+        "items": {"type": "array", "items": _BULK_ITEM_RESULT},
+    },
+    "required": ["atomic", "total", "created", "failed", "items"],
+}
+
+
+def _bulk_item(raw: dict[str, Any]) -> bulk.BulkItem:
+    """One item: its body checked and turned into a spec, or the error that refused it."""
+    body = dict(raw)
+    key = body.pop("idempotencyKey", None)
+    try:
+        if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 256):
+            raise ValidationFailed(
+                "idempotencyKey must be a string of 1 to 256 characters.",
+                code="0047",
+                entity_type="Transaction",
+                fields={"idempotencyKey": "invalid"},
+            )
+        data = schemas.TRANSACTION_JSON.validate(body)
+        spec = schemas.spec_from_body(data, kind="json")
+    except LedgerError as exc:
+        return bulk.BulkItem(error=exc)
+    idempotency = posting.Idempotency.for_request(
+        body=data, kind="json", header_key=key, header_ttl=None
+    )
+    return bulk.BulkItem(spec=spec, idempotency=idempotency)
+
+
+class BulkCreate(LedgerAPIView):
+    """``POST .../transactions/bulk``: many JSON bodies in one request and one database
+    transaction (beyond Midaz; see ``transactions.bulk``)."""
+
+    @extend_schema(
+        operation_id="create_transactions_bulk",
+        summary="Create up to 1,000 transactions in one request (beyond Midaz)",
+        description=(
+            "Atomic (the default): every item is posted, or none is; a refused item answers "
+            "its own Midaz error with `fields.item` = its index. Not atomic: each item is "
+            "posted or refused on its own; the answer is 201 when all were posted, else 207, "
+            "with each item's transaction or error. Each item is idempotent like a single "
+            "post (its `idempotencyKey`, or the hash of its body); the whole request too "
+            "(`X-Idempotency`, or the hash of the body): a repeat gets the stored answer, "
+            "with `X-Idempotency-Replayed: true`."
+        ),
+        tags=["Transactions"],
+        parameters=_IDEMPOTENCY_HEADERS,
+        request={"application/json": BULK_DOC.openapi()},
+        responses={
+            201: OpenApiResponse(_BULK_RESULT, description="Every item posted"),
+            207: OpenApiResponse(_BULK_RESULT, description="Some items refused (not atomic)"),
+            **_ERRORS,
+        },
+    )
+    def post(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
+        ledger = ledger_or_404(organization_id, ledger_id)
+        envelope = _BULK_ENVELOPE.validate(read_json_exact(request))
+        raw_items = envelope["transactions"]
+        for index, item in enumerate(raw_items):
+            if not isinstance(item, dict):
+                raise ValidationFailed(
+                    f"invalid value for field 'transactions[{index}]': expected type 'object', "
+                    f"but got '{json_type_name(item)}'",
+                    code="0094",
+                    entity_type="Transaction",
+                )
+        if not 0 < len(raw_items) <= bulk.MAX_ITEMS:
+            raise ValidationFailed(
+                f"transactions must hold 1 to {bulk.MAX_ITEMS} items.",
+                code="0047",
+                entity_type="Transaction",
+                fields={"transactions": f"{len(raw_items)} items"},
+            )
+        atomic = envelope.get("atomic")
+        result = bulk.bulk_post(
+            ledger=ledger,
+            items=[_bulk_item(item) for item in raw_items],
+            atomic=True if atomic is None else bool(atomic),
+            idempotency=bulk.request_idempotency(
+                request.body,
+                request.headers.get("X-Idempotency") or None,
+                request.headers.get("X-TTL"),
+            ),
+        )
+        return json_response(
+            result.body,
+            status=result.status,
+            headers={"X-Idempotency-Replayed": "true" if result.replayed else "false"},
+        )
+
 
 MAX_DSL_BYTES = 1024 * 1024
 _DEPRECATION = {

@@ -1,0 +1,219 @@
+"""Bulk postings: up to 1,000 transactions in one request and one database transaction
+(beyond Midaz; its users asked for it in LerianStudio/midaz#688).
+
+Each item is a JSON create body, checked and resolved in Python like a single post. The apply
+step is one call of ``midaz_post_bulk``: every balance the items name is locked first, in id
+order (no deadlock with other bulks or single posts), then each item runs through
+``midaz_post`` in soft mode, where a refusal is returned rather than raised and leaves nothing
+written. So:
+
+* ``atomic``: the first refusal (or an item that fails validation) rolls everything back and
+  the answer is that item's Midaz error, naming the item;
+* not ``atomic``: each item is posted or refused on its own, with no savepoint per item, and
+  the answer lists every item's transaction or error.
+
+Everything commits once: a bulk pays one WAL flush, not one per transaction. Idempotency
+applies per item (its ``idempotencyKey`` or the hash of its body, as for a single post) and
+to the whole request (``X-Idempotency`` or the hash of the whole body): a repeated request
+gets the stored answer back, item by item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import psycopg
+from django.db import connection, transaction
+from django.utils import timezone
+
+from midaz.api import render
+from midaz.exceptions import Conflict, LedgerError
+from onboarding.models import Ledger
+from transactions.models import BulkRecord
+from transactions.posting import (
+    EXPLICIT_KEY_TTL,
+    IMPLICIT_KEY_TTL,
+    Idempotency,
+    Prepared,
+    answer,
+    error_from_database,
+    prepare,
+    transaction_row,
+)
+from transactions.spec import TransactionSpec
+
+MAX_ITEMS = 1000
+_BULK_SQL = "SELECT midaz_post_bulk(%s, %s::jsonb, %s)"
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    """One item of a bulk request: its spec and key, or the error that refused it before the
+    database (body validation)."""
+
+    spec: TransactionSpec | None = None
+    idempotency: Idempotency | None = None
+    error: LedgerError | None = None
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def request_idempotency(body: bytes, header_key: str | None, header_ttl: str | None) -> Idempotency:
+    """The key of the whole request: the caller's ``X-Idempotency`` or the hash of the body."""
+    digest = hashlib.sha256(b"bulk\n" + body).hexdigest()
+    ttl = EXPLICIT_KEY_TTL if header_key else IMPLICIT_KEY_TTL
+    if header_ttl and header_ttl.isdigit() and int(header_ttl) > 0:
+        ttl = timedelta(seconds=int(header_ttl))
+    return Idempotency(
+        key=f"bulk:{header_key or digest}", request_hash=digest, ttl=ttl, explicit=bool(header_key)
+    )
+
+
+def _item_error(index: int, error: LedgerError) -> dict[str, Any]:
+    return {"index": index, "status": error.status, "error": error.as_dict()}
+
+
+def _refused(index: int, error: LedgerError) -> LedgerError:
+    """The error of an atomic bulk: the item's own code and status, naming the item."""
+    return LedgerError(
+        f"Item {index}: {error.message}",
+        code=error.code,
+        entity_type=error.entity_type,
+        fields={**(error.fields or {}), "item": index},
+        status=error.status,
+    )
+
+
+def _call_bulk(ledger_id: Any, payload: list[dict[str, Any]], atomic: bool) -> list[Any]:
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        try:
+            cursor.execute(
+                _BULK_SQL,
+                [ledger_id, orjson.dumps(payload, default=str).decode(), atomic],
+                prepare=True,
+            )
+        except psycopg.Error as exc:
+            raise error_from_database(exc) from exc
+        row = cursor.fetchone()
+    assert row is not None
+    results = row[0]
+    return orjson.loads(results) if isinstance(results, str | bytes) else results
+
+
+def _stored(ledger: Ledger, idempotency: Idempotency) -> BulkResult | None:
+    """Takes the request's key for this database transaction and returns its stored answer,
+    if any. 0084: the key is in use by a request in flight, or was used with another body."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 7))",
+            [f"{ledger.id}:{idempotency.key}"],
+        )
+        (locked,) = cursor.fetchone()
+    if not locked:
+        raise Conflict(
+            "The idempotency key is in use by a request in flight.",
+            code="0084",
+            entity_type="Transaction",
+        )
+    record = BulkRecord.objects.filter(ledger_id=ledger.id, key=idempotency.key).first()
+    if record is None:
+        return None
+    if record.expires_at <= timezone.now():
+        record.delete()
+        return None
+    if record.request_hash != idempotency.request_hash:
+        raise Conflict(
+            "The idempotency key was already used with a different request.",
+            code="0084",
+            entity_type="Transaction",
+        )
+    return BulkResult(status=record.status, body=record.answer, replayed=True)
+
+
+def bulk_post(
+    *, ledger: Ledger, items: list[BulkItem], atomic: bool, idempotency: Idempotency
+) -> BulkResult:
+    """Posts the items in one database transaction (see the module). Raises, for an atomic
+    bulk, the first refused item's error (its code and status, ``fields.item`` its index);
+    0084 for a request key in use or reused with another body."""
+    prepared: list[tuple[int, Prepared]] = []
+    answers: dict[int, dict[str, Any]] = {}
+    for index, item in enumerate(items):
+        error = item.error
+        if error is None:
+            assert item.spec is not None
+            try:
+                prepared.append((index, prepare(ledger, item.spec, idempotency=item.idempotency)))
+                continue
+            except LedgerError as exc:
+                error = exc
+        if atomic:
+            raise _refused(index, error)
+        answers[index] = _item_error(index, error)
+
+    with transaction.atomic():
+        stored = _stored(ledger, idempotency)
+        if stored is not None:
+            return stored
+        results = (
+            _call_bulk(
+                ledger.id,
+                [
+                    {"tx": transaction_row(p.tx), "legs": p.legs, "opts": p.opts}
+                    for _, p in prepared
+                ],
+                atomic,
+            )
+            if prepared
+            else []
+        )
+        for (index, item_prepared), result in zip(prepared, results, strict=False):
+            if "error" in result:
+                refusal = LedgerError(
+                    result["error"]["detail"],
+                    code=result["error"]["code"],
+                    entity_type="Ledger" if result["error"]["code"] == "0037" else "Transaction",
+                )
+                if atomic:
+                    raise _refused(index, refusal)
+                answers[index] = _item_error(index, refusal)
+            else:
+                answers[index] = {
+                    "index": index,
+                    "status": 201,
+                    "replayed": "replay" in result,
+                    "transaction": answer(item_prepared, result),
+                }
+        ordered = [answers[i] for i in range(len(items))]
+        failed = sum(1 for a in ordered if "error" in a)
+        body = {
+            "atomic": atomic,
+            "total": len(items),
+            "created": len(items) - failed,
+            "failed": failed,
+            "items": ordered,
+        }
+        status = 201 if failed == 0 else 207
+        # Stored as the client will read it (ids, decimals and times as strings).
+        stored_body = orjson.loads(render.dumps(body))
+        now = timezone.now()
+        BulkRecord.objects.create(
+            ledger_id=ledger.id,
+            key=idempotency.key,
+            request_hash=idempotency.request_hash,
+            status=status,
+            answer=stored_body,
+            created_at=now,
+            expires_at=now + idempotency.ttl,
+        )
+        return BulkResult(status=status, body=body, replayed=False)
