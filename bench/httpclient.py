@@ -126,6 +126,49 @@ def fixed_rate(
     return asyncio.run(_fixed_rate(host, port, make, rate, seconds, pool_size))
 
 
+async def _closed_loop(
+    host: str,
+    port: int,
+    make: Callable[[int], tuple[str, str, bytes]],
+    clients: int,
+    seconds: float,
+) -> tuple[Samples, float]:
+    samples = Samples()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    deadline = start + seconds
+    counter = iter(range(10**9))
+
+    async def client() -> None:
+        conn = Connection(host, port)
+        while loop.time() < deadline:
+            method, path, body = make(next(counter))
+            t0 = loop.time()
+            try:
+                status, _ = await conn.request(method, path, body)
+                samples.statuses[status] = samples.statuses.get(status, 0) + 1
+            except Exception:
+                samples.errors += 1
+                conn.close()
+            samples.latencies_ms.append((loop.time() - t0) * 1000)
+        conn.close()
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return samples, loop.time() - start
+
+
+def closed_loop(
+    host: str,
+    port: int,
+    make: Callable[[int], tuple[str, str, bytes]],
+    clients: int,
+    seconds: float,
+) -> tuple[Samples, float]:
+    """``clients`` connections, each sending its next request as soon as the last is answered,
+    for ``seconds``; returns the samples and the elapsed time."""
+    return asyncio.run(_closed_loop(host, port, make, clients, seconds))
+
+
 async def _sequential(host: str, port: int, path: str, count: int, warmup: int) -> Samples:
     samples = Samples()
     conn = Connection(host, port)

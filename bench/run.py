@@ -33,6 +33,7 @@ from bench.common import (
     BENCH,
     BENCH_DB,
     HORDAK_DB,
+    HOT_ALIAS,
     PG_HOST,
     PG_PASSWORD,
     PG_PORT,
@@ -53,7 +54,7 @@ PORT = int(os.environ.get("BENCH_PORT", "3099"))
 VENV_BIN = ROOT / ".venv" / "bin"
 HORDAK_PY = BENCH / ".venv-hordak" / "bin" / "python"
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
-GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "1"))
+GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "2"))
 
 
 def log(message: str) -> None:
@@ -192,11 +193,13 @@ class Server:
             f"{HOST}:{PORT}",
             "--workers",
             str(GUNICORN_WORKERS),
-            "--backlog",
-            "2048",
+            "--threads",
+            str(GUNICORN_THREADS),
+            "--config",
+            "gunicorn.conf.py",
         ]
-        if GUNICORN_THREADS > 1:
-            cmd += ["--worker-class", "gthread", "--threads", str(GUNICORN_THREADS)]
+        if GUNICORN_THREADS <= 1:
+            cmd += ["--worker-class", "sync"]
         return cmd
 
     def start(self) -> None:
@@ -302,6 +305,38 @@ def fixed_rate_run(path: str, rate: int, seconds: float) -> dict[str, Any]:
         "p95_ms": percentile(s.latencies_ms, 95),
         "p99_ms": percentile(s.latencies_ms, 99),
         "service_p50_ms": percentile(s.service_ms, 50),
+    }
+
+
+BULK_SIZE = int(os.environ.get("BENCH_BULK_SIZE", "100"))
+BULK_CLIENTS = int(os.environ.get("BENCH_BULK_CLIENTS", "4"))
+
+
+def bulk_run(path: str, mode: str, seconds: float) -> dict[str, Any]:
+    """``POST .../transactions/bulk`` (atomic) with BULK_SIZE 1:1 transfers per request from
+    BULK_CLIENTS connections; the rate counts transactions, not requests."""
+    rng = random.Random()
+    tag = uuid.uuid4().hex[:8]
+
+    def make(i: int) -> tuple[str, str, bytes]:
+        items = []
+        for n in range(BULK_SIZE):
+            a, b = rng.sample(range(ACCOUNTS), 2)
+            src = HOT_ALIAS if mode == "hot" else f"@acct{a:04d}"
+            items.append(engine.transfer_body(src, f"@acct{b:04d}", f"bulk {tag} {i} {n}"))
+        return "POST", path, json.dumps({"atomic": True, "transactions": items}).encode()
+
+    s, elapsed = httpclient.closed_loop(HOST, PORT, make, BULK_CLIENTS, seconds)
+    ok = s.statuses.get(201, 0)
+    return {
+        "bulk_size": BULK_SIZE,
+        "clients": BULK_CLIENTS,
+        "requests": len(s.latencies_ms),
+        "created_requests": ok,
+        "non_201": sum(v for k, v in s.statuses.items() if k != 201) + s.errors,
+        "transactions_per_s": ok * BULK_SIZE / elapsed,
+        "p50_ms": percentile(s.latencies_ms, 50),
+        "p99_ms": percentile(s.latencies_ms, 99),
     }
 
 
@@ -624,6 +659,7 @@ def main() -> None:
     path = (
         f"/v1/organizations/{ids['organization_id']}/ledgers/{ids['ledger_id']}/transactions/json"
     )
+    bulk_path = path.rsplit("/", 1)[0] + "/bulk"
     rounds: list[dict[str, Any]] = []
     try:
         server.start()
@@ -651,6 +687,14 @@ def main() -> None:
                     f"p50 {h['p50_ms']:.1f} p95 {h['p95_ms']:.1f} p99 {h['p99_ms']:.1f} ms, "
                     f"non-201 {h['non_201']}"
                 )
+            for mode in ("spread", "hot"):
+                one[f"bulk_{mode}"] = bulk_run(bulk_path, mode, cfg.seconds)
+                b = one[f"bulk_{mode}"]
+                log(
+                    f"  http bulk {mode} ({BULK_SIZE}/request, {BULK_CLIENTS} conns): "
+                    f"{b['transactions_per_s']:.0f} transactions/s, request p50 "
+                    f"{b['p50_ms']:.0f} p99 {b['p99_ms']:.0f} ms, non-201 {b['non_201']}"
+                )
             one["http_fixed"] = fixed_rate_run(path, cfg.fixed_rate, cfg.seconds)
             f = one["http_fixed"]
             log(
@@ -667,6 +711,12 @@ def main() -> None:
                 "engine_hot_vs_pgbench": one["engine_hot"]["transfers_per_s"] / pg,
                 "http_spread_vs_pgbench": one["http_spread"]["transfers_per_s"] / pg,
                 "http_hot_vs_pgbench": one["http_hot"]["transfers_per_s"] / pg,
+                "bulk_spread_vs_http_spread": one["bulk_spread"]["transactions_per_s"]
+                / max(one["http_spread"]["transfers_per_s"], 1e-9),
+                "bulk_hot_vs_http_hot": one["bulk_hot"]["transactions_per_s"]
+                / max(one["http_hot"]["transfers_per_s"], 1e-9),
+                "bulk_spread_vs_pgbench": one["bulk_spread"]["transactions_per_s"] / pg,
+                "bulk_hot_vs_pgbench": one["bulk_hot"]["transactions_per_s"] / pg,
                 "hordak_spread_vs_pgbench": one["hordak_spread"]["transfers_per_s"] / pg,
                 "hordak_hot_vs_pgbench": one["hordak_hot"]["transfers_per_s"] / pg,
             }
@@ -752,6 +802,10 @@ def summarise(rounds: list[dict[str, Any]], result: dict[str, Any]) -> dict[str,
         for m in ("transfers_per_s", "p50_ms", "p95_ms", "p99_ms"):
             s[f"{k}_{m}"] = med(rounds, k, m)
         s[f"{k}_non_201"] = sum(r[k]["non_201"] + r[k]["socket_errors"] for r in rounds)
+    for k in ("bulk_spread", "bulk_hot"):
+        for m in ("transactions_per_s", "p50_ms", "p99_ms"):
+            s[f"{k}_{m}"] = med(rounds, k, m)
+        s[f"{k}_non_201"] = sum(r[k]["non_201"] for r in rounds)
     for m in ("p50_ms", "p95_ms", "p99_ms", "service_p50_ms"):
         s[f"http_fixed_{m}"] = med(rounds, "http_fixed", m)
     s["http_fixed_non_201"] = sum(r["http_fixed"]["non_201"] for r in rounds)
@@ -869,6 +923,16 @@ def table(result: dict[str, Any]) -> str:
             f"{s['http_hot_transfers_per_s']:.0f}",
             f"{s['ratio_http_hot_vs_pgbench']:.2f}",
         ),
+        (
+            f"HTTP bulk spread, {BULK_SIZE}/request (tx/s)",
+            f"{s['bulk_spread_transactions_per_s']:.0f}",
+            f"{s['ratio_bulk_spread_vs_pgbench']:.2f}",
+        ),
+        (
+            f"HTTP bulk hot, {BULK_SIZE}/request (tx/s)",
+            f"{s['bulk_hot_transactions_per_s']:.0f}",
+            f"{s['ratio_bulk_hot_vs_pgbench']:.2f}",
+        ),
     ]
     lines = [
         f"Midaz bench — {result['date']} — {result['command']}",
@@ -894,6 +958,11 @@ def table(result: dict[str, Any]) -> str:
         f"p95 {s['http_fixed_p95_ms']:.2f}  p99 {s['http_fixed_p99_ms']:.2f} ms",
         f"engine/hordak: spread {s['ratio_engine_spread_vs_hordak']:.2f}x, hot (vs funds check) "
         f"{s['ratio_engine_hot_vs_hordak_funds_check']:.2f}x",
+        f"bulk/single HTTP (transactions/s): spread {s['ratio_bulk_spread_vs_http_spread']:.2f}x, "
+        f"hot {s['ratio_bulk_hot_vs_http_hot']:.2f}x; bulk request p50/p99: spread "
+        f"{s['bulk_spread_p50_ms']:.0f}/{s['bulk_spread_p99_ms']:.0f} ms, hot "
+        f"{s['bulk_hot_p50_ms']:.0f}/{s['bulk_hot_p99_ms']:.0f} ms, non-201 "
+        f"{s['bulk_spread_non_201']}/{s['bulk_hot_non_201']}",
     ]
     reads = result.get("reads", {})
     if reads:
