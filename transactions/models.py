@@ -227,3 +227,40 @@ class BulkRecord(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class AssetRate(BaseModel):
+    """The rate from one asset to another in a ledger (MIDAZ_API.md §4.11): ``rate / 10^scale``
+    units of ``to_asset`` per unit of ``from_asset``. One row per pair, upserted by ``PUT``."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+", db_index=False)
+    external_id = models.UUIDField()
+    from_asset = models.CharField(max_length=100)
+    to_asset = models.CharField(max_length=100)
+    rate = models.BigIntegerField()
+    scale = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=256, null=True, blank=True)
+    ttl = models.PositiveIntegerField(default=0)
+
+    class Meta(BaseModel.Meta):
+        indexes = [
+            *BaseModel.Meta.indexes,
+            models.Index(fields=["ledger", "from_asset", "id"], name="asset_rate_ledger_from"),
+            models.Index(fields=["ledger", "external_id"], name="asset_rate_ledger_external"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                "ledger", "from_asset", "to_asset", condition=ALIVE, name="asset_rate_pair"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_asset}->{self.to_asset} {self.rate}e-{self.scale}"
+
+    @property
+    def value(self) -> Decimal:
+        """The effective rate, exact: ``rate`` scaled by ``10^-scale``."""
+        return Decimal(self.rate).scaleb(-self.scale)
