@@ -12,6 +12,7 @@ from drf_spectacular.views import (
 from midaz import health
 from midaz.api.errors import route_not_found
 from onboarding import urls as onboarding_urls
+from onboarding.api import metadata_indexes
 from transactions import urls as transactions_urls
 
 urlpatterns = [
@@ -28,6 +29,15 @@ urlpatterns = [
         include(transactions_urls.ledger_urlpatterns + onboarding_urls.ledger_urlpatterns),
     ),
     path("v1/", include(onboarding_urls.urlpatterns)),
+    path("v1/settings/metadata-indexes", metadata_indexes.MetadataIndexCollection.as_view()),
+    path(
+        "v1/settings/metadata-indexes/entities/<str:entity_name>",
+        metadata_indexes.MetadataIndexCreate.as_view(),
+    ),
+    path(
+        "v1/settings/metadata-indexes/entities/<str:entity_name>/key/<str:index_key>",
+        metadata_indexes.MetadataIndexItem.as_view(),
+    ),
     path("admin/", admin.site.urls),
     # Anything else is Midaz's "route not found" (0484), whatever the method and DEBUG.
     re_path(r"^(?!admin/|static/)", route_not_found),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from midaz.models import BaseModel, StatusMixin
 
@@ -148,3 +149,24 @@ class Account(LedgerScoped):
     @property
     def is_external(self) -> bool:
         return self.type == self.EXTERNAL
+
+
+class MetadataIndex(models.Model):
+    """A PostgreSQL expression index on one metadata key of one entity's table, created and
+    dropped through ``/v1/settings/metadata-indexes`` (MIDAZ_API.md §5). The row records what
+    was asked for; the index itself is the source of truth for what exists."""
+
+    entity_name = models.CharField(max_length=50)
+    metadata_key = models.CharField(max_length=100)
+    index_name = models.CharField(max_length=63, unique=True)
+    unique = models.BooleanField(default=False)
+    sparse = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("entity_name", "metadata_key", name="metadata_index_entity_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity_name}.metadata.{self.metadata_key}"

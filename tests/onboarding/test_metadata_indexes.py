@@ -1,0 +1,158 @@
+"""Metadata indexes (MIDAZ_API.md §5): real PostgreSQL expression indexes, built and dropped
+concurrently, and used by the ``metadata.<key>`` filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from midaz.api.query import ListQuery, filter_common
+from onboarding.metadata_indexes import index_name
+from onboarding.models import MetadataIndex
+from tests.helpers import Api, assert_error, ledger_path
+from tests.transactions.book import Book, amt
+from transactions.models import Transaction
+
+# CREATE INDEX CONCURRENTLY cannot run inside the transaction of an ordinary test.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = "/settings/metadata-indexes"
+
+
+def _indexes(table: str) -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname "
+            "LIKE 'mdx\\_%%'",
+            [table],
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.fixture(autouse=True)
+def _drop_made_indexes() -> Iterator[None]:
+    """DDL outlives the test's data: drop every index a test made."""
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE "
+            "'mdx\\_%%'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+
+
+def test_create_list_and_drop(api: Api) -> None:
+    made = api.ok(api.post(f"{ROOT}/entities/transaction", {"metadataKey": "invoice"}), 201)
+    assert made == {
+        "indexName": "metadata.invoice_1",
+        "entityName": "transaction",
+        "metadataKey": "invoice",
+        "unique": False,
+        "sparse": True,
+    }
+    defs = _indexes("transactions_transaction")
+    assert list(defs) == ["mdx_transaction_invoice"]
+    assert "((metadata ->> 'invoice'::text))" in defs["mdx_transaction_invoice"]
+    assert (
+        "WHERE ((deleted_at IS NULL) AND (metadata ? 'invoice'::text))"
+        in defs["mdx_transaction_invoice"]
+    )
+
+    api.ok(
+        api.post(
+            f"{ROOT}/entities/account",
+            {"metadataKey": "customerId", "unique": True, "sparse": False},
+        ),
+        201,
+    )
+    account_def = _indexes("onboarding_account")["mdx_account_customerid"]
+    assert account_def.startswith("CREATE UNIQUE INDEX")
+    assert "WHERE (deleted_at IS NULL)" in account_def
+
+    listed = api.ok(api.get(ROOT), 200)
+    assert [(i["entityName"], i["metadataKey"]) for i in listed] == [
+        ("account", "customerId"),
+        ("transaction", "invoice"),
+    ]
+    assert all(i["stats"]["accesses"] >= 0 and i["stats"]["statsSince"] for i in listed)
+    only = api.ok(api.get(ROOT, entity_name="transaction"), 200)
+    assert [i["metadataKey"] for i in only] == ["invoice"]
+
+    assert api.delete(f"{ROOT}/entities/transaction/key/invoice").status_code == 204
+    assert _indexes("transactions_transaction") == {}
+    assert not MetadataIndex.objects.filter(entity_name="transaction").exists()
+    assert_error(api.delete(f"{ROOT}/entities/transaction/key/invoice"), 404, "0133")
+
+
+def test_errors(api: Api) -> None:
+    assert_error(api.post(f"{ROOT}/entities/invoice", {"metadataKey": "a"}), 400, "0138")
+    assert_error(api.get(ROOT, entity_name="nope"), 400, "0138")
+    assert_error(api.post(f"{ROOT}/entities/ledger", {}), 400, "0009")
+    for bad in ("1abc", "a-b", "a b", "x" * 101):
+        assert_error(api.post(f"{ROOT}/entities/ledger", {"metadataKey": bad}), 400, "0047")
+    assert_error(api.post(f"{ROOT}/entities/ledger", {"metadataKey": "a", "x": 1}), 400, "0053")
+    api.ok(api.post(f"{ROOT}/entities/ledger", {"metadataKey": "region"}), 201)
+    assert_error(api.post(f"{ROOT}/entities/ledger", {"metadataKey": "region"}), 409, "0132")
+    assert_error(api.delete(f"{ROOT}/entities/ledger/key/other"), 404, "0133")
+    assert_error(api.delete(f"{ROOT}/entities/nope/key/region"), 400, "0138")
+
+
+def test_unique_index_over_duplicate_values_is_refused_and_cleaned_up(
+    api: Api, ledger: dict[str, Any], usd: dict[str, Any]
+) -> None:
+    for alias in ("@a", "@b"):
+        api.create_account(ledger, alias=alias, metadata={"customerId": "same"})
+    answer = assert_error(
+        api.post(f"{ROOT}/entities/account", {"metadataKey": "customerId", "unique": True}),
+        422,
+        "0136",
+    )
+    assert "could not be built" in answer["message"]
+    assert _indexes("onboarding_account") == {}  # no invalid index left behind
+    assert not MetadataIndex.objects.exists()
+
+
+def test_long_keys_get_a_valid_index_name() -> None:
+    name = index_name("transaction", "k" * 100)
+    assert len(name) <= 63
+    assert name != index_name("transaction", "k" * 99 + "j")
+
+
+def test_the_metadata_filter_uses_the_index(
+    api: Api, ledger: dict[str, Any], usd: dict[str, Any]
+) -> None:
+    book = Book(api, ledger)
+    book.account("@alice")
+    for n in range(30):
+        body = {
+            "send": {"asset": "USD", "value": "1", "distribute": {"to": [amt("@alice", "1")]}},
+            "metadata": {"invoice": f"inv-{n}"},
+        }
+        book.ok(book.post(body, "inflow"))
+    api.ok(api.post(f"{ROOT}/entities/transaction", {"metadataKey": "invoice"}), 201)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE transactions_transaction")
+
+    found = api.ok(
+        api.get(ledger_path(ledger, "/transactions"), **{"metadata.invoice": "inv-7"}), 200
+    )
+    assert [t["metadata"]["invoice"] for t in found["items"]] == ["inv-7"]
+
+    qs = filter_common(
+        Transaction.objects.filter(ledger_id=ledger["id"]), ListQuery(metadata={"invoice": "inv-7"})
+    )
+    with connection.cursor() as cursor:
+        # Small table: take the sequential and bitmap (GIN) paths away so that the plan shows
+        # whether the expression index can serve the filter at all.
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SET enable_bitmapscan = off")
+        try:
+            plan = qs.explain()
+        finally:
+            cursor.execute("RESET enable_seqscan")
+            cursor.execute("RESET enable_bitmapscan")
+    assert "mdx_transaction_invoice" in plan, plan
