@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -266,3 +267,49 @@ class AssetRate(BaseModel):
     def value(self) -> Decimal:
         """The effective rate, exact: ``rate`` scaled by ``10^-scale``."""
         return Decimal(self.rate).scaleb(-self.scale)
+
+
+class OperationRoute(BaseModel):
+    """An accounting rule for one side of a posting (MIDAZ_API.md §4.12, SEMANTICS.md §11):
+    which accounts may take part (``account``) and the rubrics of each action
+    (``accounting_entries``)."""
+
+    class Type(models.TextChoices):
+        SOURCE = "source"
+        DESTINATION = "destination"
+        BIDIRECTIONAL = "bidirectional"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=255)
+    description = models.CharField(max_length=250, null=True, blank=True)
+    code = models.CharField(max_length=100, null=True, blank=True)
+    operation_type = models.CharField(max_length=20, choices=Type.choices)
+    account = models.JSONField(null=True, blank=True)
+    accounting_entries = models.JSONField(null=True, blank=True)
+
+    class Meta(BaseModel.Meta):
+        indexes = [GinIndex(fields=["metadata"], name="operation_route_meta")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TransactionRoute(BaseModel):
+    """A set of operation routes that a posting follows (MIDAZ_API.md §4.13)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=255)
+    description = models.CharField(max_length=250, null=True, blank=True)
+    operation_routes = models.ManyToManyField(OperationRoute, related_name="transaction_routes")
+
+    class Meta(BaseModel.Meta):
+        indexes = [GinIndex(fields=["metadata"], name="transaction_route_meta")]
+
+    def __str__(self) -> str:
+        return self.title

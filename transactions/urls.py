@@ -5,7 +5,7 @@ Django tries routes in order, so the posting routes, the hot path, come first.""
 
 from django.urls import path
 
-from transactions.api import accounts, rates, read_urls
+from transactions.api import accounts, rates, read_urls, routes
 from transactions.api import transactions as tx
 
 ledger_urlpatterns = [
@@ -31,6 +31,10 @@ ledger_urlpatterns = [
     path("accounts/alias/<str:alias>", accounts.AccountByAlias.as_view()),
     path("accounts/external/<str:code>", accounts.AccountByExternalCode.as_view()),
     path("accounts/<str:id>", accounts.AccountItem.as_view()),
+    path("operation-routes", routes.OperationRouteCollection.as_view()),
+    path("operation-routes/<str:operation_route_id>", routes.OperationRouteItem.as_view()),
+    path("transaction-routes", routes.TransactionRouteCollection.as_view()),
+    path("transaction-routes/<str:transaction_route_id>", routes.TransactionRouteItem.as_view()),
     path("asset-rates", rates.AssetRatePut.as_view()),
     path("asset-rates/from/<str:asset_code>", rates.AssetRatesFrom.as_view()),
     path("asset-rates/<str:external_id>", rates.AssetRateItem.as_view()),
