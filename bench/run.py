@@ -349,9 +349,21 @@ def bulk_run(path: str, mode: str, seconds: float) -> dict[str, Any]:
 # --- profile ----------------------------------------------------------------------------------
 
 
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def busiest(pids: list[int], seconds: float) -> int:
+    """The worker that used the most CPU over ``seconds``."""
+    before = {pid: _cpu_ticks(pid) for pid in pids}
+    time.sleep(seconds)
+    return max(pids, key=lambda pid: _cpu_ticks(pid) - before[pid])
+
+
 def profile(server: Server, path: str, seconds: int) -> dict[str, Any]:
-    """py-spy on two gunicorn workers while wrk loads the create route: a flamegraph (SVG)
-    of one, collapsed stacks of the other, summarised into the top functions."""
+    """py-spy on the busiest gunicorn worker while wrk loads the create route: a flamegraph
+    (SVG) and collapsed stacks, summarised into the top functions."""
     pyspy = shutil.which("py-spy", path=str(VENV_BIN)) or shutil.which("py-spy")
     if not pyspy:
         return {"skipped": "py-spy not installed"}
@@ -372,39 +384,16 @@ def profile(server: Server, path: str, seconds: int) -> dict[str, Any]:
         stdout=subprocess.DEVNULL,
     )
     time.sleep(1)
+    # Both recordings sample the same worker, the busiest one: with keep-alive, connections
+    # stay with the worker that accepted them, and an idle worker would give no samples.
+    busy = busiest(pids, 1.0)
     spies = [
         subprocess.Popen(
-            [
-                pyspy,
-                "record",
-                "--nonblocking",
-                "-p",
-                str(pids[0]),
-                "-d",
-                str(seconds),
-                "-o",
-                str(svg),
-            ],
+            [pyspy, "record", "--nonblocking", "-p", str(busy), "-d", str(seconds), *out],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            [
-                pyspy,
-                "record",
-                "--nonblocking",
-                "-p",
-                str(pids[-1]),
-                "-d",
-                str(seconds),
-                "-f",
-                "raw",
-                "-o",
-                str(raw),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
+        )
+        for out in (["-o", str(svg)], ["-f", "raw", "-o", str(raw)])
     ]
     for spy in spies:
         spy.wait(timeout=seconds + 60)
@@ -1013,7 +1002,27 @@ def table(result: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["chart"]:
+    if sys.argv[1:] == ["profile"]:
+        # Profile again against the database of the last run: python -m bench.run profile
+        latest_path = RESULTS / "latest.json"
+        latest = json.loads(latest_path.read_text())
+        seed = latest["seed"]
+        server = Server()
+        server.start()
+        try:
+            create = (
+                f"/v1/organizations/{seed['organization_id']}/ledgers/{seed['ledger_id']}"
+                "/transactions/json"
+            )
+            latest["profile"] = {
+                **profile(server, create, Config.from_env().profile_seconds),
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        finally:
+            server.stop()
+        latest_path.write_text(json.dumps(latest, indent=1, default=str))
+        print(json.dumps(latest["profile"], indent=1)[:3000])
+    elif sys.argv[1:] == ["chart"]:
         # Redraw the chart from the last run: python -m bench.run chart
         latest = json.loads((RESULTS / "latest.json").read_text())
         print(chart(latest["sweep"], RESULTS / "http_clients.png"))
