@@ -26,7 +26,6 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -40,7 +39,7 @@ from transactions.posting import (
     Idempotency,
     Prepared,
     answer,
-    error_from_database,
+    call_function,
     prepare,
     transaction_row,
 )
@@ -94,20 +93,10 @@ def _refused(index: int, error: LedgerError) -> LedgerError:
 
 
 def _call_bulk(ledger_id: Any, payload: list[dict[str, Any]], atomic: bool) -> list[Any]:
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        try:
-            cursor.execute(
-                _BULK_SQL,
-                [ledger_id, orjson.dumps(payload, default=str).decode(), atomic],
-                prepare=True,
-            )
-        except psycopg.Error as exc:
-            raise error_from_database(exc) from exc
-        row = cursor.fetchone()
-    assert row is not None
-    results = row[0]
-    return orjson.loads(results) if isinstance(results, str | bytes) else results
+    result: list[Any] = call_function(
+        _BULK_SQL, [ledger_id, orjson.dumps(payload, default=str).decode(), atomic]
+    )
+    return result
 
 
 def _stored(ledger: Ledger, idempotency: Idempotency) -> BulkResult | None:

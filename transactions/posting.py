@@ -131,22 +131,18 @@ def error_from_database(exc: Exception) -> Exception:
     return LedgerError(detail, code=code, entity_type="Ledger" if code == "0037" else "Transaction")
 
 
-def _call_post(tx_row: dict[str, Any], legs: list[dict[str, Any]], opts: dict[str, Any]) -> Any:
-    """One round trip to ``midaz_post``.
+def call_function(sql: str, args: list[Any]) -> Any:
+    """One round trip to a ledger function that answers jsonb, decoded.
 
-    The three documents travel as bound parameters of a prepared statement on a plain psycopg
+    The arguments travel as bound parameters of a prepared statement on a plain psycopg
     cursor: Django's client-side cursor would quote the JSON text into the SQL string, which
-    the profile showed as the largest single cost of a posting.
+    the profile showed as the largest single cost of a posting. A ``midaz:<code>`` refusal
+    becomes its LedgerError.
     """
-    args = [
-        orjson.dumps(tx_row, default=str).decode(),
-        orjson.dumps(legs, default=str).decode(),
-        orjson.dumps(opts, default=str).decode(),
-    ]
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         try:
-            cursor.execute(_POST_SQL, args, prepare=True)
+            cursor.execute(sql, args, prepare=True)
         except psycopg.Error as exc:
             raise error_from_database(exc) from exc
         row = cursor.fetchone()
@@ -154,6 +150,18 @@ def _call_post(tx_row: dict[str, Any], legs: list[dict[str, Any]], opts: dict[st
     answer = row[0]
     # Django registers a text loader for jsonb on its connections; decode here either way.
     return orjson.loads(answer) if isinstance(answer, str | bytes) else answer
+
+
+def _call_post(tx_row: dict[str, Any], legs: list[dict[str, Any]], opts: dict[str, Any]) -> Any:
+    """One round trip to ``midaz_post``."""
+    return call_function(
+        _POST_SQL,
+        [
+            orjson.dumps(tx_row, default=str).decode(),
+            orjson.dumps(legs, default=str).decode(),
+            orjson.dumps(opts, default=str).decode(),
+        ],
+    )
 
 
 def _leg_row(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiResponse
+
 COMPONENTS: dict[str, dict[str, Any]] = {}
 
 _TYPES = {
@@ -89,3 +91,20 @@ def add_components(
     for name, spec in COMPONENTS.items():
         schemas.setdefault(name, spec)
     return result
+
+
+_ERROR_TEXTS = {
+    400: "Invalid input",
+    404: "Not found",
+    409: "Conflict",
+    422: "Business rule violated",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, Any]:
+    """The documented error answers of an operation (the Midaz error body), by status; all
+    four of 400, 404, 409 and 422 when none is named."""
+    return {
+        status: OpenApiResponse(ERROR, description=_ERROR_TEXTS[status])
+        for status in statuses or tuple(_ERROR_TEXTS)
+    }

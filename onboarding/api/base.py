@@ -15,13 +15,12 @@ from django.db.models import Model, QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
 from rest_framework.request import Request
 
-from midaz.api.openapi import ERROR, cursor_list, offset_list
+from midaz.api.openapi import cursor_list, error_responses, offset_list
 from midaz.api.query import ListQuery, cursor_page, filter_common, offset_page, parse_list_query
 from midaz.api.render import count_response, json_response, no_content
 from midaz.api.validation import Schema
@@ -188,15 +187,7 @@ class CountView(ResourceView):
 
 # --- OpenAPI documentation of the generic views ----------------------------------------------
 
-_ERRORS = {
-    code: OpenApiResponse(ERROR, description=text)
-    for code, text in (
-        (400, "Invalid input"),
-        (404, "Not found"),
-        (409, "Conflict"),
-        (422, "Business rule violated"),
-    )
-}
+_ERRORS = error_responses()
 _LIST_PARAMS = [
     OpenApiParameter("limit", int, description="Page size, 1..100 (default 10)"),
     OpenApiParameter("page", int, description="Page number for offset lists (default 1)"),

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 
-from midaz.api.openapi import ERROR, component
+from midaz.api.openapi import component, error_responses
 from midaz.api.render import json_response, no_content
 from midaz.api.validation import F, Schema
 from midaz.api.views import LedgerAPIView, parse_body
@@ -49,15 +49,7 @@ METADATA_INDEX = component(
     },
     ["indexName", "entityName", "metadataKey", "unique", "sparse"],
 )
-_ERRORS = {
-    code: OpenApiResponse(ERROR, description=text)
-    for code, text in (
-        (400, "Invalid input"),
-        (404, "Not found"),
-        (409, "Conflict"),
-        (422, "Business rule violated"),
-    )
-}
+_ERRORS = error_responses()
 
 
 class MetadataIndexCollection(LedgerAPIView):

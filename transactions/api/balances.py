@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 
-from midaz.api.openapi import COMPONENTS, ERROR, component, cursor_list
+from midaz.api.openapi import COMPONENTS, component, cursor_list, error_responses
 from midaz.api.query import bad_query, cursor_page, filter_common, parse_list_query
 from midaz.api.render import json_response, no_content
 from midaz.api.validation import F, Schema
@@ -106,15 +106,7 @@ ALIAS_LIST = {
     "properties": {"items": {"type": "array", "items": BALANCE}, "limit": {"type": "integer"}},
     "required": ["items", "limit"],
 }
-_ERRORS = {
-    code: OpenApiResponse(ERROR, description=text)
-    for code, text in (
-        (400, "Invalid input"),
-        (404, "Not found"),
-        (409, "Conflict"),
-        (422, "Business rule violated"),
-    )
-}
+_ERRORS = error_responses()
 _LIST_PARAMS = [
     OpenApiParameter("limit", int, description="Page size, 1..100 (default 10)"),
     OpenApiParameter("cursor", str, description="Opaque cursor"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 
-from midaz.api.openapi import ERROR, cursor_list
+from midaz.api.openapi import cursor_list, error_responses
 from midaz.api.query import ListQuery, bad_query, cursor_page, filter_common, parse_list_query
 from midaz.api.render import json_response
 from midaz.api.views import LedgerAPIView, parse_body, path_uuid
@@ -20,10 +20,7 @@ from transactions.models import Operation
 from transactions.serializers import OPERATION, operation_out
 
 TAGS = ["Operations"]
-_ERRORS = {
-    code: OpenApiResponse(ERROR, description=text)
-    for code, text in ((400, "Invalid input"), (404, "Not found"))
-}
+_ERRORS = error_responses(400, 404)
 _LIST_PARAMS = [
     OpenApiParameter("limit", int, description="Page size, 1..100 (default 10)"),
     OpenApiParameter("cursor", str, description="Opaque cursor"),

@@ -4,10 +4,10 @@ source asset."""
 from __future__ import annotations
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 
-from midaz.api.openapi import ERROR, cursor_list
+from midaz.api.openapi import cursor_list, error_responses
 from midaz.api.query import cursor_page, filter_common, parse_list_query
 from midaz.api.render import json_response
 from midaz.api.views import LedgerAPIView, parse_body, path_uuid
@@ -17,10 +17,7 @@ from onboarding.schemas import check_asset_code
 from transactions import rates
 
 TAGS = ["Asset rates"]
-_ERRORS = {
-    code: OpenApiResponse(ERROR, description=text)
-    for code, text in ((400, "Invalid input"), (404, "Not found"))
-}
+_ERRORS = error_responses(400, 404)
 
 
 class AssetRatePut(LedgerAPIView):

@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework.request import Request
 
-from midaz.api.openapi import ERROR, cursor_list
+from midaz.api.openapi import ERROR, cursor_list, error_responses
 from midaz.api.query import bad_query, cursor_page, filter_common, parse_list_query
 from midaz.api.render import count_response, json_response
 from midaz.api.validation import F, Schema, json_type_name
@@ -31,15 +31,7 @@ from transactions.models import Transaction
 from transactions.serializers import TRANSACTION, transaction_out
 from transactions.spec import TransactionSpec
 
-_ERRORS = {
-    code: OpenApiResponse(ERROR, description=text)
-    for code, text in (
-        (400, "Invalid input"),
-        (404, "Not found"),
-        (409, "Conflict"),
-        (422, "Business rule violated"),
-    )
-}
+_ERRORS = error_responses()
 _IDEMPOTENCY_HEADERS = [
     OpenApiParameter("X-Idempotency", str, OpenApiParameter.HEADER, description="Idempotency key"),
     OpenApiParameter("X-TTL", int, OpenApiParameter.HEADER, description="Key lifetime, seconds"),
