@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -207,6 +207,9 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint("ledger", "key", name="idempotency_ledger_key")]
+        # BRIN: tiny and nearly free to maintain on an append-mostly table whose expiry follows
+        # its insertion order; it lets purge_expired_keys find expired rows without a full scan.
+        indexes = [BrinIndex(fields=["expires_at"], name="idempotency_expires_brin")]
 
     def __str__(self) -> str:
         return self.key
@@ -227,6 +230,7 @@ class BulkRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint("ledger", "key", name="bulk_record_ledger_key")]
+        indexes = [BrinIndex(fields=["expires_at"], name="bulk_record_expires_brin")]
 
     def __str__(self) -> str:
         return self.key
