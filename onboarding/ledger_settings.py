@@ -7,11 +7,17 @@ defaults, so a new default reaches every ledger that never changed it.
 from __future__ import annotations
 
 import copy
+import logging
+import time
 from typing import Any
 
 import orjson
+from django.core.cache import cache
 
 from midaz.exceptions import ValidationFailed
+from onboarding.models import Ledger
+
+logger = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "accounting": {"validateAccountType": False, "validateRoutes": False, "requireHolder": False},
@@ -92,3 +98,53 @@ def merge(stored: dict[str, Any] | None, patch: dict[str, Any]) -> dict[str, Any
         for section, fields in merged.items()
         if (diff := {k: v for k, v in fields.items() if DEFAULTS[section].get(k) != v})
     }
+
+
+# --- the settings a posting needs, cached ---------------------------------------------------
+#
+# A posting that must know its ledger's settings (route validation) reads them through two
+# caches: this process (LOCAL_TTL seconds) and Valkey (SHARED_TTL seconds, deleted when the
+# settings change). A change therefore reaches every process within LOCAL_TTL seconds; without
+# Valkey, the database answers.
+
+LOCAL_TTL = 1.0
+SHARED_TTL = 60
+_local: dict[Any, tuple[float, dict[str, dict[str, Any]]]] = {}
+
+
+def _cache_key(ledger_id: Any) -> str:
+    return f"ledger-settings:v1:{ledger_id}"
+
+
+def cached(ledger_id: Any) -> dict[str, dict[str, Any]]:
+    """The effective settings of a ledger (defaults when the ledger does not exist: the
+    posting itself then fails with 0037)."""
+    now = time.monotonic()
+    hit = _local.get(ledger_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    try:
+        raw = cache.get(_cache_key(ledger_id))
+    except Exception:
+        logger.warning("ledger settings cache unavailable", exc_info=True)
+        raw = None
+    if raw is None:
+        stored = Ledger.objects.filter(pk=ledger_id).values_list("settings", flat=True).first()
+        value = effective(stored)
+        try:
+            cache.set(_cache_key(ledger_id), orjson.dumps(value), timeout=SHARED_TTL)
+        except Exception:
+            logger.warning("ledger settings cache unavailable", exc_info=True)
+    else:
+        value = orjson.loads(raw)
+    _local[ledger_id] = (now + LOCAL_TTL, value)
+    return value
+
+
+def forget(ledger_id: Any) -> None:
+    """Called when a ledger's settings change."""
+    _local.pop(ledger_id, None)
+    try:
+        cache.delete(_cache_key(ledger_id))
+    except Exception:
+        logger.warning("ledger settings cache unavailable", exc_info=True)

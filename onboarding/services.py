@@ -199,6 +199,11 @@ def ledger_settings_update(*, ledger: Ledger, patch: Any) -> dict[str, Any]:
     locked.settings = ledger_settings.merge(locked.settings, checked)
     locked.touch()
     locked.save(update_fields=["settings", "updated_at"])
+    # Forgotten now and again once committed: a reader between the two re-caches the old
+    # value at most until the commit.
+    ledger_id = locked.pk
+    ledger_settings.forget(ledger_id)
+    transaction.on_commit(lambda: ledger_settings.forget(ledger_id))
     return ledger_settings.effective(locked.settings)
 
 

@@ -24,10 +24,12 @@ from django.utils import timezone
 from uuid_utils.compat import uuid7
 
 from midaz.exceptions import BusinessRuleViolation, Conflict, LedgerError, not_found
+from onboarding import ledger_settings
 from onboarding.models import Ledger
+from transactions import route_check
 from transactions.models import Transaction
 from transactions.records import OperationRecord, TransactionRecord
-from transactions.resolve import Leg, resolve
+from transactions.resolve import Leg, Resolution, resolve
 from transactions.serializers import transaction_out
 from transactions.spec import Entry, TransactionSpec, spec_from_dict, spec_to_dict
 
@@ -165,9 +167,16 @@ def _call_post(tx_row: dict[str, Any], legs: list[dict[str, Any]], opts: dict[st
 
 
 def _leg_row(
-    leg: Leg, *, kind: str, op_type: str, direction: str, spec: TransactionSpec
+    leg: Leg,
+    *,
+    kind: str,
+    op_type: str,
+    direction: str,
+    spec: TransactionSpec,
+    rubrics: dict[tuple[bool, int], route_check.Rubric] | None = None,
 ) -> dict[str, Any]:
     entry = leg.entry
+    rubric = (rubrics or {}).get((leg.is_source, leg.index))
     return {
         "op": str(uuid7()),
         "alias": entry.account_alias,
@@ -182,6 +191,8 @@ def _leg_row(
         "metadata": dict(entry.metadata) if entry.metadata else {},
         "route": entry.route,
         "route_id": str(entry.route_id) if entry.route_id else None,
+        "route_code": rubric.code if rubric else None,
+        "route_description": rubric.description if rubric else None,
     }
 
 
@@ -220,6 +231,8 @@ def _operations(
                 balance_affected=tx.status != Transaction.Status.NOTED,
                 route=leg["route"],
                 route_id=uuid.UUID(leg["route_id"]) if leg["route_id"] else None,
+                route_code=leg.get("route_code"),
+                route_description=leg.get("route_description"),
                 metadata=leg["metadata"],
                 created_at=tx.created_at,
                 updated_at=tx.updated_at,
@@ -299,6 +312,22 @@ class Prepared:
     answer_status: str
 
 
+def _route_rubrics(
+    ledger: Ledger, spec: TransactionSpec, resolution: Resolution, action: str
+) -> dict[tuple[bool, int], route_check.Rubric] | None:
+    """The legs' rubrics when the ledger validates routes (None otherwise); raises the route
+    errors of ``transactions.route_check``."""
+    if not ledger_settings.cached(ledger.id)["accounting"]["validateRoutes"]:
+        return None
+    return route_check.check(
+        ledger_id=ledger.id,
+        spec=spec,
+        sources=resolution.sources,
+        destinations=resolution.destinations,
+        action=action,
+    )
+
+
 def prepare(
     ledger: Ledger,
     spec: TransactionSpec,
@@ -316,20 +345,58 @@ def prepare(
         status, answer_status = Transaction.Status.PENDING, Transaction.Status.PENDING
     else:
         status, answer_status = Transaction.Status.APPROVED, Transaction.Status.CREATED
+    rubrics = _route_rubrics(
+        ledger,
+        spec,
+        resolution,
+        route_check.REVERT
+        if parent_id is not None
+        else route_check.HOLD
+        if spec.pending and not annotation
+        else route_check.DIRECT,
+    )
     now = timezone.now()
     tx = _new_transaction(ledger, spec, status=status, now=now, parent_id=parent_id)
     label = _LABELS.get(kind)
-    legs = [
-        _leg_row(leg, kind="hold", op_type="ON_HOLD", direction="debit", spec=spec)
-        if spec.pending
-        else _leg_row(leg, kind="debit", op_type=label or "DEBIT", direction="debit", spec=spec)
-        for leg in resolution.sources
-    ] + [
-        _leg_row(leg, kind="check", op_type="CREDIT", direction="credit", spec=spec)
-        if spec.pending
-        else _leg_row(leg, kind="credit", op_type=label or "CREDIT", direction="credit", spec=spec)
-        for leg in resolution.destinations
-    ]
+    r = rubrics
+    legs: list[dict[str, Any]] = []
+    for leg in resolution.sources:
+        if spec.pending and r is not None:
+            # Routes on: the double-entry split of a hold (SEMANTICS.md §5.2), available first.
+            legs += [
+                _leg_row(
+                    leg, kind="debit", op_type="DEBIT", direction="debit", spec=spec, rubrics=r
+                ),
+                _leg_row(
+                    leg, kind="onhold", op_type="ON_HOLD", direction="debit", spec=spec, rubrics=r
+                ),
+            ]
+        elif spec.pending:
+            legs.append(_leg_row(leg, kind="hold", op_type="ON_HOLD", direction="debit", spec=spec))
+        else:
+            legs.append(
+                _leg_row(
+                    leg,
+                    kind="debit",
+                    op_type=label or "DEBIT",
+                    direction="debit",
+                    spec=spec,
+                    rubrics=r,
+                )
+            )
+    for leg in resolution.destinations:
+        legs.append(
+            _leg_row(leg, kind="check", op_type="CREDIT", direction="credit", spec=spec)
+            if spec.pending
+            else _leg_row(
+                leg,
+                kind="credit",
+                op_type=label or "CREDIT",
+                direction="credit",
+                spec=spec,
+                rubrics=r,
+            )
+        )
     opts: dict[str, Any] = {
         "mode": "insert",
         "check_rules": True,
@@ -442,15 +509,47 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
         assert tx.body is not None
         spec = spec_from_dict(tx.body)
         resolution = resolve(spec)
+        r = _route_rubrics(
+            ledger, spec, resolution, route_check.COMMIT if commit else route_check.CANCEL
+        )
         if commit:
+            # Routes on: the settled hold is recorded as ON_HOLD (SEMANTICS.md §5.2).
+            settled = "ON_HOLD" if r is not None else "DEBIT"
             legs = [
-                _leg_row(leg, kind="settle", op_type="DEBIT", direction="debit", spec=spec)
+                _leg_row(
+                    leg, kind="settle", op_type=settled, direction="debit", spec=spec, rubrics=r
+                )
                 for leg in resolution.sources
             ] + [
-                _leg_row(leg, kind="credit", op_type="CREDIT", direction="credit", spec=spec)
+                _leg_row(
+                    leg, kind="credit", op_type="CREDIT", direction="credit", spec=spec, rubrics=r
+                )
                 for leg in resolution.destinations
             ]
             tx.status = Transaction.Status.APPROVED
+        elif r is not None:
+            # Routes on: a cancel releases the hold, then credits available back (two ops).
+            legs = []
+            for leg in resolution.sources:
+                legs += [
+                    _leg_row(
+                        leg,
+                        kind="settle",
+                        op_type="RELEASE",
+                        direction="credit",
+                        spec=spec,
+                        rubrics=r,
+                    ),
+                    _leg_row(
+                        leg,
+                        kind="credit",
+                        op_type="CREDIT",
+                        direction="credit",
+                        spec=spec,
+                        rubrics=r,
+                    ),
+                ]
+            tx.status = Transaction.Status.CANCELED
         else:
             legs = [
                 _leg_row(leg, kind="release", op_type="RELEASE", direction="credit", spec=spec)
@@ -500,6 +599,8 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
                 code="0099",
                 entity_type="Transaction",
             )
+        if ledger_settings.cached(ledger.id)["accounting"]["validateRoutes"]:
+            route_check.check_revert(original.operations.values_list("route_id", flat=True))
         sources: list[Entry] = []
         destinations: list[Entry] = []
         for op in original.operations.exclude(

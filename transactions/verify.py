@@ -37,12 +37,17 @@ _CHECKS: dict[str, str] = {
                   WHEN 'CREDIT' THEN o.on_hold_after = o.on_hold_before
                        AND o.available_after - o.available_before
                            = CASE WHEN b.direction = 'debit' THEN -o.amount ELSE o.amount END
-                  WHEN 'ON_HOLD' THEN o.on_hold_after - o.on_hold_before = o.amount
+                  WHEN 'ON_HOLD' THEN (o.on_hold_after - o.on_hold_before = o.amount
                        AND o.available_after - o.available_before
-                           = CASE WHEN b.direction = 'debit' THEN o.amount ELSE -o.amount END
-                  WHEN 'RELEASE' THEN o.on_hold_after - o.on_hold_before = -o.amount
+                           = CASE WHEN b.direction = 'debit' THEN o.amount ELSE -o.amount END)
+                       -- split by routes (SEMANTICS.md §5.2): the hold's or the commit's half
+                       OR (o.available_after = o.available_before
+                           AND abs(o.on_hold_after - o.on_hold_before) = o.amount)
+                  WHEN 'RELEASE' THEN (o.on_hold_after - o.on_hold_before = -o.amount
                        AND o.available_after - o.available_before
-                           = CASE WHEN b.direction = 'debit' THEN -o.amount ELSE o.amount END
+                           = CASE WHEN b.direction = 'debit' THEN -o.amount ELSE o.amount END)
+                       OR (o.available_after = o.available_before
+                           AND o.on_hold_after - o.on_hold_before = -o.amount)
                   -- DEBIT (direct, or the settlement of a hold), debit-side BLOCK, UNBLOCK
                   ELSE (o.on_hold_after = o.on_hold_before
                         AND o.available_after - o.available_before
@@ -107,11 +112,14 @@ _CHECKS: dict[str, str] = {
                   FROM transactions_operation o WHERE o.transaction_id = t.id) AS s ON true
          WHERE {_LEDGER_FILTER.format(alias="t")} AND NOT (
                CASE t.status
-                 WHEN 'PENDING' THEN s.holds = t.amount AND s.debits = 0 AND s.credits = 0
+                 -- a hold as one ON_HOLD per leg, or split by routes into DEBIT + ON_HOLD
+                 WHEN 'PENDING' THEN s.holds = t.amount AND s.credits = 0
+                      AND (s.debits = 0 OR s.debits = t.amount)
                  WHEN 'CANCELED' THEN s.holds = t.amount AND s.releases = t.amount
-                      AND s.debits = 0 AND s.credits = 0
+                      AND ((s.debits = 0 AND s.credits = 0)
+                           OR (s.debits = t.amount AND s.credits = t.amount))
                  ELSE s.debits = t.amount AND s.credits = t.amount
-                      AND (s.holds = 0 OR s.holds = t.amount) AND s.releases = 0
+                      AND s.holds IN (0, t.amount, 2 * t.amount) AND s.releases = 0
                END)
     """,
 }

@@ -10,8 +10,9 @@
 --         id, status and status_description are used, to move an existing row.
 -- p_legs  [{op, alias, key, amount, source, kind, type, direction, description,
 --           chart_of_accounts, metadata, route, route_id}] in application order.
---         kind: debit | credit | hold | settle | release | check (rules only), see
---         SEMANTICS.md §4.2 and §5.2
+--         kind: debit | credit | hold | settle | release | onhold | check (rules only), see
+--         SEMANTICS.md §4.2 and §5.2 (onhold: the on-hold half of a hold split by routes);
+--         optional route_code, route_description (the route's rubric)
 -- p_opts  {mode: insert|update, check_rules: bool, pending: bool, apply: bool,
 --          now: timestamptz, skip_fees: bool, skip_tracer: bool,
 --          idem: {key, hash, expires_at, answer_status} | null, soft: bool}
@@ -224,6 +225,7 @@ BEGIN
                     v_new_avail := v_avail - v_sign * v_amount;
                     v_new_hold := v_hold + v_amount;
                 WHEN 'settle' THEN v_new_hold := v_hold - v_amount;
+                WHEN 'onhold' THEN v_new_hold := v_hold + v_amount;  -- split hold, second half
                 WHEN 'check' THEN NULL;  -- rules only (a pending destination)
                 WHEN 'release' THEN
                     v_new_hold := v_hold - v_amount;
@@ -276,6 +278,8 @@ BEGIN
             'balance_affected', v_apply,
             'route', v_leg->>'route',
             'route_id', v_leg->>'route_id',
+            'route_code', v_leg->>'route_code',
+            'route_description', v_leg->>'route_description',
             'metadata', coalesce(v_leg->'metadata', '{}'::jsonb),
             'created_at', p_tx->>'created_at',
             'updated_at', v_now);
