@@ -33,6 +33,8 @@ ENTITIES = {
     "account_type": "onboarding.AccountType",
     "transaction": "transactions.Transaction",
     "operation": "transactions.Operation",
+    "operation_route": "transactions.OperationRoute",
+    "transaction_route": "transactions.TransactionRoute",
 }
 MAX_PER_ENTITY = 20
 _KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from midaz.api.query import ListQuery, filter_common
-from onboarding.metadata_indexes import index_name
+from onboarding.metadata_indexes import ENTITIES, index_name
 from onboarding.models import MetadataIndex
 from tests.helpers import Api, assert_error, ledger_path
 from tests.transactions.book import Book, amt
@@ -123,6 +123,12 @@ def test_unique_index_over_duplicate_values_is_refused_and_cleaned_up(
     assert "could not be built" in answer["message"]
     assert _indexes("onboarding_account") == {}  # no invalid index left behind
     assert not MetadataIndex.objects.exists()
+
+
+def test_every_entity_of_the_api_has_its_table(api: Api) -> None:
+    for entity in ENTITIES:
+        api.ok(api.post(f"{ROOT}/entities/{entity}", {"metadataKey": "ref"}), 201)
+    assert sorted(i["entityName"] for i in _listed(api)) == sorted(ENTITIES)
 
 
 def test_long_keys_get_a_valid_index_name() -> None:
