@@ -169,23 +169,30 @@ def closed_loop(
     return asyncio.run(_closed_loop(host, port, make, clients, seconds))
 
 
-async def _sequential(host: str, port: int, path: str, count: int, warmup: int) -> Samples:
-    samples = Samples()
+async def _interleaved(
+    host: str, port: int, paths: dict[str, str], count: int, warmup: int
+) -> dict[str, Samples]:
+    samples = {name: Samples() for name in paths}
     conn = Connection(host, port)
     for i in range(warmup + count):
-        t0 = time.perf_counter()
-        status, _ = await conn.request("GET", path)
-        elapsed = (time.perf_counter() - t0) * 1000
-        if i >= warmup:
-            samples.latencies_ms.append(elapsed)
-            samples.statuses[status] = samples.statuses.get(status, 0) + 1
+        for name, path in paths.items():
+            t0 = time.perf_counter()
+            status, _ = await conn.request("GET", path)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if i >= warmup:
+                one = samples[name]
+                one.latencies_ms.append(elapsed)
+                one.statuses[status] = one.statuses.get(status, 0) + 1
     conn.close()
     return samples
 
 
-def sequential(host: str, port: int, path: str, count: int, warmup: int = 20) -> Samples:
-    """``count`` GETs one after the other on one keep-alive connection."""
-    return asyncio.run(_sequential(host, port, path, count, warmup))
+def interleaved(
+    host: str, port: int, paths: dict[str, str], count: int, warmup: int = 20
+) -> dict[str, Samples]:
+    """``count`` GETs of every path, taken in turn on one keep-alive connection, so that
+    whatever else the machine does touches every path alike."""
+    return asyncio.run(_interleaved(host, port, paths, count, warmup))
 
 
 def get_json(host: str, port: int, path: str) -> tuple[int, Any]:

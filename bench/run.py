@@ -548,8 +548,9 @@ def read_round(prefix: str, ids: dict[str, str], count: int) -> dict[str, Any]:
         "transaction_by_id": f"{base}/transactions/{tx_id}",
     }
     out: dict[str, Any] = {}
+    measured = httpclient.interleaved(HOST, PORT, routes, count)
     for name, path in routes.items():
-        s = httpclient.sequential(HOST, PORT, path, count)
+        s = measured[name]
         ok = s.statuses.get(200, 0)
         out[name] = {
             "path": path.replace(base, "..."),
