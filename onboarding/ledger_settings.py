@@ -109,7 +109,7 @@ def merge(stored: dict[str, Any] | None, patch: dict[str, Any]) -> dict[str, Any
 
 LOCAL_TTL = 1.0
 SHARED_TTL = 60
-_local: dict[Any, tuple[float, dict[str, dict[str, Any]]]] = {}
+_local: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
 
 
 def _cache_key(ledger_id: Any) -> str:
@@ -119,6 +119,7 @@ def _cache_key(ledger_id: Any) -> str:
 def cached(ledger_id: Any) -> dict[str, dict[str, Any]]:
     """The effective settings of a ledger (defaults when the ledger does not exist: the
     posting itself then fails with 0037)."""
+    ledger_id = str(ledger_id)  # a UUID or its text: one entry either way
     now = time.monotonic()
     hit = _local.get(ledger_id)
     if hit is not None and hit[0] > now:
@@ -143,6 +144,7 @@ def cached(ledger_id: Any) -> dict[str, dict[str, Any]]:
 
 def forget(ledger_id: Any) -> None:
     """Called when a ledger's settings change."""
+    ledger_id = str(ledger_id)
     _local.pop(ledger_id, None)
     try:
         cache.delete(_cache_key(ledger_id))
