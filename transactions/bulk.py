@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -34,8 +33,6 @@ from midaz.exceptions import Conflict, LedgerError
 from onboarding.models import Ledger
 from transactions.models import BulkRecord
 from transactions.posting import (
-    EXPLICIT_KEY_TTL,
-    IMPLICIT_KEY_TTL,
     Idempotency,
     Prepared,
     answer,
@@ -67,13 +64,13 @@ class BulkResult:
 
 
 def request_idempotency(body: bytes, header_key: str | None, header_ttl: str | None) -> Idempotency:
-    """The key of the whole request: the caller's ``X-Idempotency`` or the hash of the body."""
-    digest = hashlib.sha256(b"bulk\n" + body).hexdigest()
-    ttl = EXPLICIT_KEY_TTL if header_key else IMPLICIT_KEY_TTL
-    if header_ttl and header_ttl.isdigit() and int(header_ttl) > 0:
-        ttl = timedelta(seconds=int(header_ttl))
-    return Idempotency(
-        key=f"bulk:{header_key or digest}", request_hash=digest, ttl=ttl, explicit=bool(header_key)
+    """The key of the whole request: the caller's ``X-Idempotency`` or the hash of the body,
+    apart from the keys of single postings."""
+    return Idempotency.from_digest(
+        hashlib.sha256(b"bulk\n" + body).hexdigest(),
+        header_key=header_key,
+        header_ttl=header_ttl,
+        namespace="bulk:",
     )
 
 

@@ -59,8 +59,16 @@ class Idempotency:
         digest = hashlib.sha256(
             kind.encode() + b"\n" + orjson.dumps(body, option=orjson.OPT_SORT_KEYS, default=str)
         ).hexdigest()
-        default = EXPLICIT_KEY_TTL if header_key else IMPLICIT_KEY_TTL
-        ttl = default
+        return cls.from_digest(digest, header_key=header_key, header_ttl=header_ttl)
+
+    @classmethod
+    def from_digest(
+        cls, digest: str, *, header_key: str | None, header_ttl: str | None, namespace: str = ""
+    ) -> Idempotency:
+        """The key of a request whose body hashes to ``digest``: ``X-Idempotency`` or the
+        digest, living ``X-TTL`` seconds when that is a positive integer, else 24 h for a
+        caller's key and 300 s for a digest. ``namespace`` keeps kinds of records apart."""
+        ttl = EXPLICIT_KEY_TTL if header_key else IMPLICIT_KEY_TTL
         if header_ttl:
             try:
                 seconds = int(header_ttl)
@@ -69,7 +77,10 @@ class Idempotency:
             if seconds > 0:
                 ttl = timedelta(seconds=seconds)
         return cls(
-            key=header_key or digest, request_hash=digest, ttl=ttl, explicit=bool(header_key)
+            key=namespace + (header_key or digest),
+            request_hash=digest,
+            ttl=ttl,
+            explicit=bool(header_key),
         )
 
 
