@@ -11,7 +11,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from midaz.exceptions import BusinessRuleViolation, Conflict, ValidationFailed
@@ -34,13 +34,18 @@ def _invalid_settings(message: str) -> ValidationFailed:
     return ValidationFailed(message, code="0172", entity_type=ENTITY)
 
 
-def settings_normalize(raw: dict[str, Any]) -> dict[str, Any]:
-    """The stored form of a ``settings`` object whose JSON types were already checked.
+def settings_normalize(
+    raw: dict[str, Any], *, direction: str | None = None, external: bool = False
+) -> dict[str, Any]:
+    """The stored form of a ``settings`` object whose JSON types were already checked, for a
+    balance of ``direction`` (on an external account when ``external``; ``None`` while the
+    balance is not known yet: the body check).
 
     Raises 0172 when: ``balanceScope`` is not "", "transactional" (``internal`` is reserved
-    to balances the system creates); ``allowOverdraft`` is true (overdraft is not available
-    yet); ``overdraftLimitEnabled`` is true without a decimal ``overdraftLimit`` > 0, or false
-    with one.
+    to balances the system creates); ``allowOverdraft`` is true on a debit-direction balance
+    or an external account (only credit-direction balances can go into overdraft);
+    ``overdraftLimitEnabled`` is true without a decimal ``overdraftLimit`` > 0, or false with
+    one.
     """
     scope = raw.get("balanceScope") or ""
     if scope not in ("", SCOPE_TRANSACTIONAL):
@@ -49,9 +54,10 @@ def settings_normalize(raw: dict[str, Any]) -> dict[str, Any]:
             "to balances created by the system."
         )
     allow_overdraft = bool(raw.get("allowOverdraft"))
-    if allow_overdraft:
+    if allow_overdraft and (direction not in (None, Balance.Direction.CREDIT) or external):
         raise _invalid_settings(
-            "settings.allowOverdraft cannot be enabled: overdraft is not available yet."
+            "settings.allowOverdraft can be enabled only on a credit-direction balance of a "
+            "non-external account."
         )
     limit_enabled = bool(raw.get("overdraftLimitEnabled"))
     raw_limit = raw.get("overdraftLimit")
@@ -83,6 +89,29 @@ def is_internal(balance: Balance) -> bool:
     return (balance.settings or {}).get("balanceScope") == SCOPE_INTERNAL
 
 
+def _open_overdraft_companion(account: Account) -> None:
+    """Opens the account's internal ``overdraft`` balance (debit direction), unless it has
+    one. Postings draw on it and repay it (SEMANTICS.md §4.4); it cannot be addressed, updated
+    or deleted (0168, 0175, 0169). A concurrent enabling on another balance of the account
+    may create it first: the unique key (account, key) settles the race."""
+    if Balance.objects.filter(account_id=account.id, key=OVERDRAFT_KEY).exists():
+        return
+    try:
+        with transaction.atomic():
+            balance_open(
+                account=account,
+                key=OVERDRAFT_KEY,
+                direction=Balance.Direction.DEBIT,
+                settings={
+                    "balanceScope": SCOPE_INTERNAL,
+                    "allowOverdraft": False,
+                    "overdraftLimitEnabled": False,
+                },
+            )
+    except IntegrityError:
+        pass  # made by the concurrent request
+
+
 @transaction.atomic
 def balance_create(*, account: Account, data: dict[str, Any]) -> Balance:
     """Opens an additional balance (zero, version 0) on ``account`` from a checked body
@@ -111,11 +140,13 @@ def balance_create(*, account: Account, data: dict[str, Any]) -> Balance:
             "direction must be 'credit' or 'debit'.", code="0171", entity_type=ENTITY
         )
     raw_settings = data.get("settings")
-    settings = settings_normalize(raw_settings) if raw_settings is not None else None
+    settings = (
+        settings_normalize(raw_settings, direction=direction) if raw_settings is not None else None
+    )
     if Balance.objects.filter(account_id=account.id, key=key).exists():
         raise Conflict(_DUPLICATE_KEY[2], code=_DUPLICATE_KEY[0], entity_type=ENTITY)
     with conflicts({"balance_account_key": _DUPLICATE_KEY}):
-        return balance_open(
+        balance = balance_open(
             account=account,
             key=key,
             direction=direction,
@@ -123,6 +154,9 @@ def balance_create(*, account: Account, data: dict[str, Any]) -> Balance:
             allow_receiving=data.get("allowReceiving") is not False,
             settings=settings,
         )
+    if settings and settings["allowOverdraft"]:
+        _open_overdraft_companion(account)
+    return balance
 
 
 def _locked(ledger: Ledger, balance_id: uuid.UUID) -> Balance:
@@ -140,8 +174,9 @@ def balance_update(*, ledger: Ledger, balance_id: uuid.UUID, data: dict[str, Any
     balance. The version does not move: it counts movements of money, and the ledger check
     compares it with the last operation.
 
-    Locks the balance row, so a posting that reads the flags waits for the new ones. Raises
-    0007 (missing), 0175 (internal balance), 0172 (bad settings), 0173 (limit below the
+    Locks the balance row, so a posting that reads the flags waits for the new ones. Enabling
+    ``allowOverdraft`` opens the account's internal ``overdraft`` balance if it has none.
+    Raises 0007 (missing), 0175 (internal balance), 0172 (bad settings), 0173 (limit below the
     overdraft in use).
     """
     balance = _locked(ledger, balance_id)
@@ -157,7 +192,11 @@ def balance_update(*, ledger: Ledger, balance_id: uuid.UUID, data: dict[str, Any
         balance.allow_receiving = data["allowReceiving"]
         fields.append("allow_receiving")
     if data.get("settings") is not None:
-        settings = settings_normalize(data["settings"])
+        settings = settings_normalize(
+            data["settings"],
+            direction=balance.direction,
+            external=balance.account_type == "external",
+        )
         limit = settings.get("overdraftLimit")
         if limit is not None and Decimal(limit) < balance.overdraft_used:
             raise BusinessRuleViolation(
@@ -167,6 +206,8 @@ def balance_update(*, ledger: Ledger, balance_id: uuid.UUID, data: dict[str, Any
             )
         balance.settings = settings
         fields.append("settings")
+        if settings["allowOverdraft"]:
+            _open_overdraft_companion(balance.account)
     balance.updated_at = timezone.now()
     balance.save(update_fields=fields)
     return balance

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,7 +28,7 @@ from midaz.exceptions import BusinessRuleViolation, Conflict, LedgerError, not_f
 from onboarding import ledger_settings
 from onboarding.models import Ledger
 from transactions import route_check
-from transactions.models import Transaction
+from transactions.models import Operation, Transaction
 from transactions.records import OperationRecord, TransactionRecord
 from transactions.resolve import Leg, Resolution, resolve
 from transactions.serializers import transaction_out
@@ -39,6 +40,9 @@ EXPLICIT_KEY_TTL = timedelta(hours=24)
 _POST_SQL = "SELECT midaz_post(%s::jsonb, %s::jsonb, %s::jsonb)"
 _RAISED = re.compile(r"midaz:(\d{4})")
 
+# Operations a reversal does not mirror: holds and releases (a committed hold reverts from its
+# DEBIT and CREDIT rows) and overdraft companions (folded into their legs).
+_NOT_REVERTED = ("ON_HOLD", "RELEASE", "OVERDRAFT")
 # kind of posting -> operation type label of its direct legs
 _LABELS = {"block": "BLOCK", "unblock": "UNBLOCK"}
 
@@ -190,6 +194,10 @@ def _leg_row(
     rubric = (rubrics or {}).get((leg.is_source, leg.index))
     return {
         "op": str(uuid7()),
+        # The id of the overdraft companion operation, used only if the leg draws or repays
+        # overdraft; made here so that operations sort by id in the order they were applied.
+        "od_op": str(uuid7()),
+        "od_rubric": rubric.overdraft if rubric else None,
         "alias": entry.account_alias,
         "key": entry.balance_key,
         "amount": str(leg.amount),
@@ -210,31 +218,34 @@ def _leg_row(
 def _operations(
     legs: list[dict[str, Any]], snapshots: list[dict[str, Any]], tx: TransactionRecord
 ) -> list[OperationRecord]:
-    """In-memory operations for the answer, from the legs sent and the snapshots returned."""
-    by_id = {s["id"]: s for s in snapshots}
+    """In-memory operations for the answer, from the legs sent and the snapshots returned (in
+    the order applied: a leg that moved nothing has none, an overdraft companion follows its
+    leg)."""
+    by_op = {leg["op"]: leg for leg in legs}
     operations = []
-    for leg in legs:
-        snap = by_id.get(leg["op"])
-        if snap is None:
-            continue  # a leg that moved nothing
+    for snap in snapshots:
+        companion_of = snap.get("companion_of")
+        leg = by_op[companion_of or snap["id"]]
         operations.append(
             OperationRecord(
-                id=uuid.UUID(leg["op"]),
+                id=uuid.UUID(snap["id"]),
                 organization_id=tx.organization_id,
                 ledger_id=tx.ledger_id,
                 transaction_id=tx.id,
                 description=leg["description"],
-                type=leg["type"],
-                direction=leg["direction"],
+                type=snap["type"],
+                direction=snap["direction"],
                 asset_code=tx.asset_code,
                 chart_of_accounts=leg["chart_of_accounts"],
-                amount=Decimal(leg["amount"]),
+                amount=Decimal(snap["amount"]),
                 available_before=Decimal(snap["available_before"]),
                 on_hold_before=Decimal(snap["on_hold_before"]),
                 version_before=snap["version_before"],
                 available_after=Decimal(snap["available_after"]),
                 on_hold_after=Decimal(snap["on_hold_after"]),
                 version_after=snap["version_after"],
+                overdraft_used_before=Decimal(snap["overdraft_used_before"]),
+                overdraft_used_after=Decimal(snap["overdraft_used_after"]),
                 account_id=uuid.UUID(snap["account_id"]),
                 account_alias=snap["account_alias"],
                 balance_id=uuid.UUID(snap["balance_id"]),
@@ -242,9 +253,9 @@ def _operations(
                 balance_affected=tx.status != Transaction.Status.NOTED,
                 route=leg["route"],
                 route_id=uuid.UUID(leg["route_id"]) if leg["route_id"] else None,
-                route_code=leg.get("route_code"),
-                route_description=leg.get("route_description"),
-                metadata=leg["metadata"],
+                route_code=snap["route_code"],
+                route_description=snap["route_description"],
+                metadata={} if companion_of else leg["metadata"],
                 created_at=tx.created_at,
                 updated_at=tx.updated_at,
             )
@@ -416,6 +427,7 @@ def prepare(
         "now": now,
         "skip_fees": spec.skip_fees,
         "skip_tracer": spec.skip_tracer,
+        "routes": r is not None,
         "idem": None,
     }
     if idempotency is not None:
@@ -567,14 +579,43 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
                 for leg in resolution.sources
             ]
             tx.status = Transaction.Status.CANCELED
+        if not commit:
+            _give_back_overdraft(tx, legs)
         tx.status_description = tx.status
         now = timezone.now()
         tx.updated_at = now
-        opts = {"mode": "update", "check_rules": False, "pending": False, "apply": True, "now": now}
+        opts = {
+            "mode": "update",
+            "check_rules": False,
+            "pending": False,
+            "apply": True,
+            "now": now,
+            "routes": r is not None,
+        }
         # The new operations carry the time of the commit or cancel, not the hold's.
         row = {**transaction_row(tx), "created_at": now}
         _call_post(row, legs, opts)
         return transaction_out(tx, tx.operations.order_by("created_at", "id"))
+
+
+def _give_back_overdraft(tx: Transaction, legs: list[dict[str, Any]]) -> None:
+    """A cancel gives back exactly what its hold took: the part of each hold that came from
+    overdraft (SEMANTICS.md §4.4) repays overdraft, the rest returns to available. Marks each
+    leg that returns available (a RELEASE, or the CREDIT half of a cancel split by routes) with
+    the overdraft it repays, balance by balance, in leg order."""
+    drawn: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    held = tx.operations.exclude(type=Operation.Type.OVERDRAFT).values_list(
+        "account_alias", "balance_key", "overdraft_used_before", "overdraft_used_after"
+    )
+    for alias, key, before, after in held:
+        drawn[(alias, key)] += after - before
+    for leg in legs:
+        if leg["kind"] == "settle":
+            continue  # the on-hold half of a split cancel: available does not move
+        left = drawn[(leg["alias"], leg["key"])]
+        repay = min(left, Decimal(leg["amount"]))
+        drawn[(leg["alias"], leg["key"])] = left - repay
+        leg["repay"] = str(repay)
 
 
 def transaction_commit(*, ledger: Ledger, transaction_id: uuid.UUID) -> dict[str, Any]:
@@ -614,13 +655,21 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
             route_check.check_revert(original.operations.values_list("route_id", flat=True))
         sources: list[Entry] = []
         destinations: list[Entry] = []
-        for op in original.operations.exclude(
-            type__in=["ON_HOLD", "RELEASE", "OVERDRAFT"]
-        ).order_by("created_at", "id"):
+        operations = list(original.operations.order_by("created_at", "id"))
+        # An overdraft companion folds back into the leg it completed (same moment, account and
+        # direction), so the reversal moves the whole amount and repays or redraws overdraft.
+        folded: dict[tuple[datetime, str, str], Decimal] = defaultdict(Decimal)
+        for op in operations:
+            if op.type == Operation.Type.OVERDRAFT:
+                folded[(op.created_at, op.account_alias, op.direction)] += op.amount
+        for op in operations:
+            if op.type in _NOT_REVERTED:
+                continue
+            amount = op.amount + folded.pop((op.created_at, op.account_alias, op.direction), 0)
             entry = Entry(
                 account_alias=op.account_alias,
                 balance_key=op.balance_key,
-                amount=op.amount,
+                amount=min(amount, original.amount),
                 amount_asset=op.asset_code,
                 description=op.description,
                 chart_of_accounts=op.chart_of_accounts,

@@ -31,6 +31,9 @@ class Rubric:
     route_id: uuid.UUID
     code: str | None
     description: str | None
+    # The route's ``overdraft`` entries ({"debit": {code, description}, "credit": ...}): the
+    # rubrics of the leg's overdraft companion; a companion without one is refused (0492).
+    overdraft: dict[str, Any] | None = None
 
 
 def _refuse(code: str, message: str) -> LedgerError:
@@ -137,7 +140,10 @@ def check(
             _entries(operation_route, source_action if leg.is_source else destination_action) or {}
         ).get(side) or {}
         rubrics[(leg.is_source, leg.index)] = Rubric(
-            route_id=route_id, code=entry.get("code"), description=entry.get("description")
+            route_id=route_id,
+            code=entry.get("code"),
+            description=entry.get("description"),
+            overdraft=_entries(operation_route, "overdraft"),
         )
     return rubrics
 

@@ -63,7 +63,11 @@ SETTINGS = F(
         "BalanceSettings",
         {
             "balanceScope": F("string", max_length=100, description='"" or "transactional"'),
-            "allowOverdraft": F("bool", description="must be false: overdraft is not available"),
+            "allowOverdraft": F(
+                "bool",
+                description="credit-direction balances only; opens the account's internal "
+                "overdraft balance",
+            ),
             "overdraftLimitEnabled": F("bool"),
             "overdraftLimit": F("string", max_length=100, description="decimal string > 0"),
         },

@@ -12,15 +12,27 @@
 --           chart_of_accounts, metadata, route, route_id}] in application order.
 --         kind: debit | credit | hold | settle | release | onhold | check (rules only), see
 --         SEMANTICS.md §4.2 and §5.2 (onhold: the on-hold half of a hold split by routes);
---         optional route_code, route_description (the route's rubric)
+--         optional route_code, route_description (the route's rubric);
+--         od_op (the id of the leg's overdraft companion operation, if it needs one),
+--         od_rubric ({debit, credit}: the route's overdraft rubrics, with routes on),
+--         repay (a release or credit that gives back a hold: the overdraft it drew)
 -- p_opts  {mode: insert|update, check_rules: bool, pending: bool, apply: bool,
---          now: timestamptz, skip_fees: bool, skip_tracer: bool,
+--          now: timestamptz, skip_fees: bool, skip_tracer: bool, routes: bool,
 --          idem: {key, hash, expires_at, answer_status} | null, soft: bool}
 -- returns {"replay": {"transaction_id", "answer_status"}} for an idempotent replay, else
---         {"ops": [{op, balance_id, account_id, available_before, ...}]}; in soft mode a
+--         {"ops": [{id, companion_of, amount, balance_id, account_id, available_before, ...}]}
+--         in application order (an overdraft companion right after its leg); in soft mode a
 --         refusal is returned as {"error": {"code", "detail"}} instead of raised, and nothing
 --         of the refused posting has been written (the bulk route relies on it: no savepoint
 --         per item).
+--
+-- Overdraft (SEMANTICS.md §4.4): a DEBIT or a hold on a credit-direction balance with
+-- settings.allowOverdraft takes what ``available`` lacks from overdraft: available stops at 0,
+-- overdraft_used grows by the deficit (0167 above an enabled limit), and an OVERDRAFT operation
+-- (direction debit) moves the same amount on the account's internal ``overdraft`` balance. A
+-- CREDIT on a balance with overdraft in use repays it first (OVERDRAFT, direction credit). The
+-- leg's own operation records what moved on the balance; with its companion it makes the
+-- requested amount.
 --
 -- A create is this one statement: run in autocommit it is its own database transaction, so a
 -- posting costs one round trip.
@@ -98,6 +110,16 @@ DECLARE
     v_aliases text[];
     v_pairs text[];
     v_ids uuid[] := '{}';
+    v_routes boolean := coalesce((p_opts->>'routes')::boolean, false);
+    v_od numeric;
+    v_new_od numeric;
+    v_od_delta numeric;
+    v_limit numeric;
+    v_rec_amount numeric;
+    v_comp jsonb;
+    v_comp_cur jsonb;
+    v_rubric jsonb;
+    v_credit_dir boolean;
 BEGIN
     -- 0. The ledger exists in the organization; the skip flags need its overrides.
     SELECT settings INTO v_settings FROM onboarding_ledger
@@ -153,6 +175,8 @@ BEGIN
     --    The lookup is planned for its actual values on every call (EXECUTE): a cached
     --    generic plan cannot use the alias list as an index condition and read every balance
     --    of the ledger (the benchmark found ~2,000 index entries read per posting).
+    --    The accounts' overdraft companions (key 'overdraft') are locked in the same pass, so
+    --    a draw or a repayment finds its companion already held, in the same id order.
     FOR v_bal IN EXECUTE
         'SELECT b.id, b.account_id, b.alias, b.key, b.asset_code, b.available, b.on_hold,
                 b.version, b.overdraft_used, b.account_type, b.allow_sending, b.allow_receiving,
@@ -160,17 +184,20 @@ BEGIN
            FROM transactions_balance b
           WHERE b.ledger_id = $1
             AND b.alias = ANY ($2)
-            AND b.alias || ''#'' || b.key = ANY ($3)
+            AND (b.alias || ''#'' || b.key = ANY ($3) OR b.key = ''overdraft'')
             AND b.deleted_at IS NULL
           ORDER BY b.id
             FOR UPDATE'
         USING v_ledger, v_aliases, v_pairs
     LOOP
-        v_found := v_found + 1;
+        IF (v_bal.alias || '#' || v_bal.key) = ANY (v_pairs) THEN
+            v_found := v_found + 1;
+        END IF;
         v_ids := v_ids || v_bal.id;
         v_index := v_index || jsonb_build_object(v_bal.alias || '#' || v_bal.key, to_jsonb(v_bal));
         v_state := v_state || jsonb_build_object(v_bal.id::text, jsonb_build_object(
-            'available', v_bal.available, 'on_hold', v_bal.on_hold, 'version', v_bal.version));
+            'available', v_bal.available, 'on_hold', v_bal.on_hold, 'version', v_bal.version,
+            'overdraft_used', v_bal.overdraft_used));
     END LOOP;
     IF v_found <> v_wanted THEN
         RETURN midaz_refuse('0019', v_soft, (
@@ -213,10 +240,14 @@ BEGIN
         v_cur := v_state -> (v_b->>'id');
         v_avail := (v_cur->>'available')::numeric;
         v_hold := (v_cur->>'on_hold')::numeric;
+        v_od := (v_cur->>'overdraft_used')::numeric;
         -- A debit-direction balance (external accounts) grows with debits.
-        v_sign := CASE WHEN v_b->>'direction' = 'debit' THEN -1 ELSE 1 END;
+        v_credit_dir := v_b->>'direction' <> 'debit';
+        v_sign := CASE WHEN v_credit_dir THEN 1 ELSE -1 END;
         v_new_avail := v_avail;
         v_new_hold := v_hold;
+        v_new_od := v_od;
+        v_od_delta := 0;  -- > 0: drawn from overdraft; < 0: overdraft repaid
         IF v_apply THEN
             CASE v_leg->>'kind'
                 WHEN 'debit' THEN v_new_avail := v_avail - v_sign * v_amount;
@@ -232,6 +263,33 @@ BEGIN
                     v_new_avail := v_avail + v_sign * v_amount;
                 ELSE RAISE EXCEPTION 'unknown leg kind %', v_leg->>'kind';
             END CASE;
+            IF v_credit_dir AND v_b->>'account_type' <> 'external' THEN
+                IF v_leg->>'kind' IN ('debit', 'hold') AND v_new_avail < 0
+                        AND v_new_avail < v_avail
+                        AND coalesce((v_b->'settings'->>'allowOverdraft')::boolean, false) THEN
+                    -- The debit split: available gives what it has, overdraft the rest.
+                    v_od_delta := v_amount - least(greatest(v_avail, 0), v_amount);
+                    v_new_avail := v_avail - (v_amount - v_od_delta);
+                    v_new_od := v_od + v_od_delta;
+                    IF coalesce((v_b->'settings'->>'overdraftLimitEnabled')::boolean, false) THEN
+                        v_limit := (v_b->'settings'->>'overdraftLimit')::numeric;
+                        IF v_new_od > v_limit THEN
+                            RETURN midaz_refuse('0167', v_soft, format(
+                                'The balance %s (%s) would use %s of overdraft, above its limit of %s.',
+                                v_b->>'alias', v_b->>'key', v_new_od, v_limit));
+                        END IF;
+                    END IF;
+                ELSIF v_leg->>'kind' IN ('credit', 'release') AND v_od > 0 THEN
+                    -- Repayment: overdraft in use is paid back before available grows. A leg
+                    -- that gives back a hold repays only what that hold drew ('repay').
+                    v_od_delta := -least(v_amount, v_od,
+                                         coalesce((v_leg->>'repay')::numeric,
+                                                  CASE WHEN v_leg->>'kind' = 'credit'
+                                                       THEN v_amount ELSE 0 END));
+                    v_new_avail := v_new_avail + v_od_delta;
+                    v_new_od := v_od + v_od_delta;
+                END IF;
+            END IF;
             IF v_new_avail < 0 AND v_new_avail < v_avail AND v_b->>'account_type' <> 'external' THEN
                 RETURN midaz_refuse('0018', v_soft, format(
                     'The balance %s (%s) has insufficient funds.', v_b->>'alias', v_b->>'key'));
@@ -243,13 +301,18 @@ BEGIN
             END IF;
         END IF;
 
-        IF v_apply AND (v_new_avail <> v_avail OR v_new_hold <> v_hold) THEN
+        IF v_apply AND v_new_avail = v_avail AND v_new_hold = v_hold AND v_new_od = v_od THEN
+            CONTINUE;  -- a leg that moves nothing is a no-op: no version bump, no operation
+        END IF;
+        IF v_apply THEN
             v_state := jsonb_set(v_state, ARRAY[v_b->>'id'], jsonb_build_object(
                 'available', v_new_avail, 'on_hold', v_new_hold,
-                'version', (v_cur->>'version')::bigint + 1));
-        END IF;
-        IF v_apply AND v_new_avail = v_avail AND v_new_hold = v_hold THEN
-            CONTINUE;  -- a leg that moves nothing is a no-op: no version bump, no operation
+                'version', (v_cur->>'version')::bigint + 1, 'overdraft_used', v_new_od));
+            -- What moved on this balance; the companion records the rest of the amount.
+            v_rec_amount := least(v_amount, greatest(abs(v_new_avail - v_avail),
+                                                     abs(v_new_hold - v_hold)));
+        ELSE
+            v_rec_amount := v_amount;
         END IF;
 
         v_ops := v_ops || jsonb_build_object(
@@ -262,15 +325,15 @@ BEGIN
             'direction', v_leg->>'direction',
             'asset_code', p_tx->>'asset_code',
             'chart_of_accounts', v_leg->>'chart_of_accounts',
-            'amount', v_amount,
+            'amount', v_rec_amount,
             'available_before', CASE WHEN v_apply THEN v_avail ELSE 0 END,
             'on_hold_before', CASE WHEN v_apply THEN v_hold ELSE 0 END,
             'version_before', CASE WHEN v_apply THEN (v_cur->>'version')::bigint ELSE 0 END,
-            'overdraft_used_before', 0,
+            'overdraft_used_before', CASE WHEN v_apply THEN v_od ELSE 0 END,
             'available_after', CASE WHEN v_apply THEN v_new_avail ELSE 0 END,
             'on_hold_after', CASE WHEN v_apply THEN v_new_hold ELSE 0 END,
             'version_after', CASE WHEN v_apply THEN (v_cur->>'version')::bigint + 1 ELSE 0 END,
-            'overdraft_used_after', 0,
+            'overdraft_used_after', CASE WHEN v_apply THEN v_new_od ELSE 0 END,
             'account_id', v_b->>'account_id',
             'account_alias', v_b->>'alias',
             'balance_id', v_b->>'id',
@@ -283,6 +346,62 @@ BEGIN
             'metadata', coalesce(v_leg->'metadata', '{}'::jsonb),
             'created_at', p_tx->>'created_at',
             'updated_at', v_now);
+
+        IF v_od_delta <> 0 THEN
+            -- The overdraft companion: a debit-direction balance, so a draw (DEBIT) raises its
+            -- available and a repayment (CREDIT) lowers it; it always equals the overdraft in
+            -- use on the account's balances.
+            v_comp := v_index -> ((v_b->>'alias') || '#overdraft');
+            IF v_comp IS NULL THEN
+                RETURN midaz_refuse('0018', v_soft, format(
+                    'The balance %s (%s) has no overdraft balance to draw from or repay.',
+                    v_b->>'alias', v_b->>'key'));
+            END IF;
+            v_rubric := v_leg->'od_rubric'->(CASE WHEN v_od_delta > 0 THEN 'debit' ELSE 'credit' END);
+            IF v_routes AND (v_rubric IS NULL OR jsonb_typeof(v_rubric) <> 'object') THEN
+                RETURN midaz_refuse('0492', v_soft, format(
+                    'The route of %s defines no overdraft %s entry.', v_b->>'alias',
+                    CASE WHEN v_od_delta > 0 THEN 'debit' ELSE 'credit' END));
+            END IF;
+            v_comp_cur := v_state -> (v_comp->>'id');
+            v_state := jsonb_set(v_state, ARRAY[v_comp->>'id'], jsonb_build_object(
+                'available', (v_comp_cur->>'available')::numeric + v_od_delta,
+                'on_hold', (v_comp_cur->>'on_hold')::numeric,
+                'version', (v_comp_cur->>'version')::bigint + 1,
+                'overdraft_used', (v_comp_cur->>'overdraft_used')::numeric));
+            v_ops := v_ops || jsonb_build_object(
+                'id', v_leg->>'od_op',
+                'companion_of', v_leg->>'op',
+                'organization_id', p_tx->>'organization_id',
+                'ledger_id', v_ledger,
+                'transaction_id', p_tx->>'id',
+                'description', v_leg->>'description',
+                'type', 'OVERDRAFT',
+                'direction', CASE WHEN v_od_delta > 0 THEN 'debit' ELSE 'credit' END,
+                'asset_code', p_tx->>'asset_code',
+                'chart_of_accounts', v_leg->>'chart_of_accounts',
+                'amount', abs(v_od_delta),
+                'available_before', (v_comp_cur->>'available')::numeric,
+                'on_hold_before', (v_comp_cur->>'on_hold')::numeric,
+                'version_before', (v_comp_cur->>'version')::bigint,
+                'overdraft_used_before', (v_comp_cur->>'overdraft_used')::numeric,
+                'available_after', (v_comp_cur->>'available')::numeric + v_od_delta,
+                'on_hold_after', (v_comp_cur->>'on_hold')::numeric,
+                'version_after', (v_comp_cur->>'version')::bigint + 1,
+                'overdraft_used_after', (v_comp_cur->>'overdraft_used')::numeric,
+                'account_id', v_comp->>'account_id',
+                'account_alias', v_comp->>'alias',
+                'balance_id', v_comp->>'id',
+                'balance_key', v_comp->>'key',
+                'balance_affected', true,
+                'route', v_leg->>'route',
+                'route_id', v_leg->>'route_id',
+                'route_code', v_rubric->>'code',
+                'route_description', v_rubric->>'description',
+                'metadata', '{}'::jsonb,
+                'created_at', p_tx->>'created_at',
+                'updated_at', v_now);
+        END IF;
     END LOOP;
 
     -- 4. Write what needed the locks: the operations and the balances (in soft mode, the
@@ -297,6 +416,7 @@ BEGIN
            SET available = (s.value->>'available')::numeric,
                on_hold = (s.value->>'on_hold')::numeric,
                version = (s.value->>'version')::bigint,
+               overdraft_used = (s.value->>'overdraft_used')::numeric,
                updated_at = v_now
           FROM jsonb_each(v_state) AS s
          WHERE b.id = ANY (v_ids) AND b.id = s.key::uuid
@@ -304,13 +424,19 @@ BEGIN
     END IF;
 
     SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'id', o->>'id', 'balance_id', o->>'balance_id', 'account_id', o->>'account_id',
+               'id', o->>'id', 'companion_of', o->>'companion_of', 'type', o->>'type',
+               'direction', o->>'direction', 'route_code', o->>'route_code',
+               'route_description', o->>'route_description',
+               'balance_id', o->>'balance_id', 'account_id', o->>'account_id',
                'account_alias', o->>'account_alias', 'balance_key', o->>'balance_key',
                -- amounts travel as text: a JSON number would reach Python as a float
+               'amount', o->>'amount',
                'available_before', o->>'available_before', 'on_hold_before', o->>'on_hold_before',
                'version_before', o->'version_before', 'available_after', o->>'available_after',
-               'on_hold_after', o->>'on_hold_after', 'version_after', o->'version_after')), '[]')
-      INTO v_snapshots FROM jsonb_array_elements(v_ops) AS o;
+               'on_hold_after', o->>'on_hold_after', 'version_after', o->'version_after',
+               'overdraft_used_before', o->>'overdraft_used_before',
+               'overdraft_used_after', o->>'overdraft_used_after') ORDER BY n), '[]')
+      INTO v_snapshots FROM jsonb_array_elements(v_ops) WITH ORDINALITY AS e(o, n);
     RETURN jsonb_build_object('ops', v_snapshots);
 END;
 $fn$;
