@@ -7,7 +7,12 @@
    count ``available + onHold``, debit-direction ones ``-(available - onHold)``.
 3. No balance of a non-external account is negative.
 4. Every transaction's operations balance: debits equal credits equal the amount, holds equal
-   the amount, a cancel releases what was held.
+   the amount, a cancel releases what was held. A leg's requested amount is what its operation
+   moved plus what its overdraft companion moved (SEMANTICS.md §4.4).
+5. Overdraft: each operation's overdraft change is the one its type allows; within a
+   transaction, an account's overdraft companions move exactly what its balances drew from or
+   repaid to overdraft; every account's internal ``overdraft`` balance equals the overdraft in
+   use on its balances; no balance uses more overdraft than its enabled limit.
 """
 
 # The SQL below is assembled only from constants (a fixed ledger filter); every value is a
@@ -32,20 +37,27 @@ _CHECKS: dict[str, str] = {
           FROM transactions_operation o JOIN transactions_balance b ON b.id = o.balance_id
          WHERE o.balance_affected AND {_LEDGER_FILTER.format(alias="o")}
            AND (o.version_after <> o.version_before + 1 OR NOT (
-                CASE CASE WHEN o.type IN ('BLOCK', 'UNBLOCK') AND o.direction = 'credit'
+                CASE CASE WHEN o.type IN ('BLOCK', 'UNBLOCK', 'OVERDRAFT')
+                               AND o.direction = 'credit'
                           THEN 'CREDIT' ELSE o.type END
                   WHEN 'CREDIT' THEN o.on_hold_after = o.on_hold_before
                        AND o.available_after - o.available_before
                            = CASE WHEN b.direction = 'debit' THEN -o.amount ELSE o.amount END
+                  -- a hold moves the whole amount on hold; what overdraft gave (the rise of
+                  -- overdraft_used) did not leave available
                   WHEN 'ON_HOLD' THEN (o.on_hold_after - o.on_hold_before = o.amount
                        AND o.available_after - o.available_before
-                           = CASE WHEN b.direction = 'debit' THEN o.amount ELSE -o.amount END)
+                           = CASE WHEN b.direction = 'debit' THEN o.amount
+                                  ELSE -(o.amount - (o.overdraft_used_after
+                                                     - o.overdraft_used_before)) END)
                        -- split by routes (SEMANTICS.md §5.2): the hold's or the commit's half
                        OR (o.available_after = o.available_before
                            AND abs(o.on_hold_after - o.on_hold_before) = o.amount)
                   WHEN 'RELEASE' THEN (o.on_hold_after - o.on_hold_before = -o.amount
                        AND o.available_after - o.available_before
-                           = CASE WHEN b.direction = 'debit' THEN -o.amount ELSE o.amount END)
+                           = CASE WHEN b.direction = 'debit' THEN -o.amount
+                                  ELSE o.amount + (o.overdraft_used_after
+                                                   - o.overdraft_used_before) END)
                        OR (o.available_after = o.available_before
                            AND o.on_hold_after - o.on_hold_before = -o.amount)
                   -- DEBIT (direct, or the settlement of a hold), debit-side BLOCK, UNBLOCK
@@ -56,32 +68,47 @@ _CHECKS: dict[str, str] = {
                         AND o.on_hold_after - o.on_hold_before = -o.amount)
                 END))
     """,
+    "overdraft step": f"""
+        SELECT o.id::text, o.type, o.direction, b.direction,
+               o.overdraft_used_after - o.overdraft_used_before
+          FROM transactions_operation o JOIN transactions_balance b ON b.id = o.balance_id
+         WHERE o.balance_affected AND {_LEDGER_FILTER.format(alias="o")}
+           AND o.overdraft_used_after <> o.overdraft_used_before
+           -- only a credit-direction balance's own leg draws (debit side) or repays (credit)
+           AND (b.direction <> 'credit' OR o.type = 'OVERDRAFT'
+                OR o.overdraft_used_after < 0
+                OR (o.direction = 'debit') <> (o.overdraft_used_after > o.overdraft_used_before))
+    """,
     "snapshot chain": f"""
         SELECT id::text, balance_id::text, version_before, prev_version
           FROM (SELECT o.id, o.balance_id, o.version_before, o.available_before,
-                       o.on_hold_before,
+                       o.on_hold_before, o.overdraft_used_before,
                        lag(o.version_after, 1, 0::bigint) OVER w AS prev_version,
                        lag(o.available_after, 1, 0::numeric) OVER w AS prev_available,
-                       lag(o.on_hold_after, 1, 0::numeric) OVER w AS prev_on_hold
+                       lag(o.on_hold_after, 1, 0::numeric) OVER w AS prev_on_hold,
+                       lag(o.overdraft_used_after, 1, 0::numeric) OVER w AS prev_overdraft
                   FROM transactions_operation o
                  WHERE o.balance_affected AND {_LEDGER_FILTER.format(alias="o")}
                 WINDOW w AS (PARTITION BY o.balance_id ORDER BY o.version_after)) AS chain
          WHERE version_before <> prev_version OR available_before <> prev_available
-            OR on_hold_before <> prev_on_hold
+            OR on_hold_before <> prev_on_hold OR overdraft_used_before <> prev_overdraft
     """,
     "balance replay": f"""
         SELECT b.id::text, b.alias, b.key, b.available, b.on_hold, b.version,
-               last.available_after, last.on_hold_after, last.version_after
+               b.overdraft_used, last.available_after, last.on_hold_after, last.version_after,
+               last.overdraft_used_after
           FROM transactions_balance b
           LEFT JOIN LATERAL (
-                SELECT o.available_after, o.on_hold_after, o.version_after
+                SELECT o.available_after, o.on_hold_after, o.version_after,
+                       o.overdraft_used_after
                   FROM transactions_operation o
                  WHERE o.balance_id = b.id AND o.balance_affected
                  ORDER BY o.version_after DESC LIMIT 1) AS last ON true
          WHERE {_LEDGER_FILTER.format(alias="b")}
            AND (b.available <> coalesce(last.available_after, 0)
                 OR b.on_hold <> coalesce(last.on_hold_after, 0)
-                OR b.version <> coalesce(last.version_after, 0))
+                OR b.version <> coalesce(last.version_after, 0)
+                OR b.overdraft_used <> coalesce(last.overdraft_used_after, 0))
     """,
     "asset sum": f"""
         SELECT b.ledger_id::text, b.asset_code,
@@ -103,10 +130,13 @@ _CHECKS: dict[str, str] = {
         SELECT t.id::text, t.status, t.amount, s.debits, s.credits, s.holds, s.releases
           FROM transactions_transaction t
           JOIN LATERAL (
-                SELECT coalesce(sum(o.amount) FILTER (
-                           WHERE o.direction = 'debit' AND o.type <> 'ON_HOLD'), 0) AS debits,
-                       coalesce(sum(o.amount) FILTER (
-                           WHERE o.direction = 'credit' AND o.type <> 'RELEASE'), 0) AS credits,
+                -- a leg's requested amount: its own movement plus its overdraft companion's
+                SELECT coalesce(sum(o.amount + o.overdraft_used_after - o.overdraft_used_before)
+                           FILTER (WHERE o.direction = 'debit'
+                                     AND o.type NOT IN ('ON_HOLD', 'OVERDRAFT')), 0) AS debits,
+                       coalesce(sum(o.amount - o.overdraft_used_after + o.overdraft_used_before)
+                           FILTER (WHERE o.direction = 'credit'
+                                     AND o.type NOT IN ('RELEASE', 'OVERDRAFT')), 0) AS credits,
                        coalesce(sum(o.amount) FILTER (WHERE o.type = 'ON_HOLD'), 0) AS holds,
                        coalesce(sum(o.amount) FILTER (WHERE o.type = 'RELEASE'), 0) AS releases
                   FROM transactions_operation o WHERE o.transaction_id = t.id) AS s ON true
@@ -121,6 +151,47 @@ _CHECKS: dict[str, str] = {
                  ELSE s.debits = t.amount AND s.credits = t.amount
                       AND s.holds IN (0, t.amount, 2 * t.amount) AND s.releases = 0
                END)
+    """,
+    "overdraft companions": f"""
+        SELECT coalesce(l.transaction_id, c.transaction_id)::text,
+               coalesce(l.account_id, c.account_id)::text, l.used, c.moved
+          FROM (SELECT o.transaction_id, o.account_id,
+                       sum(o.overdraft_used_after - o.overdraft_used_before) AS used
+                  FROM transactions_operation o
+                 WHERE o.type <> 'OVERDRAFT' AND o.balance_affected
+                   AND o.overdraft_used_after <> o.overdraft_used_before
+                   AND {_LEDGER_FILTER.format(alias="o")}
+                 GROUP BY 1, 2) AS l
+          FULL JOIN
+               (SELECT o.transaction_id, o.account_id,
+                       sum(CASE WHEN o.direction = 'debit' THEN o.amount ELSE -o.amount END)
+                           AS moved
+                  FROM transactions_operation o
+                 WHERE o.type = 'OVERDRAFT' AND {_LEDGER_FILTER.format(alias="o")}
+                 GROUP BY 1, 2) AS c
+            ON c.transaction_id = l.transaction_id AND c.account_id = l.account_id
+         WHERE coalesce(l.used, 0) <> coalesce(c.moved, 0)
+    """,
+    "overdraft balance": f"""
+        SELECT a.account_id::text, a.used, c.available, c.on_hold
+          FROM (SELECT b.account_id, sum(b.overdraft_used) AS used
+                  FROM transactions_balance b
+                 WHERE b.key <> 'overdraft' AND {_LEDGER_FILTER.format(alias="b")}
+                 GROUP BY 1) AS a
+          LEFT JOIN transactions_balance c
+            ON c.account_id = a.account_id AND c.key = 'overdraft' AND c.deleted_at IS NULL
+         WHERE (c.id IS NULL AND a.used <> 0)
+            OR (c.id IS NOT NULL AND (c.available <> a.used OR c.on_hold <> 0
+                                      OR c.direction <> 'debit'
+                                      OR c.settings ->> 'balanceScope' <> 'internal'))
+    """,
+    "overdraft limit": f"""
+        SELECT b.id::text, b.alias, b.key, b.overdraft_used, b.settings ->> 'overdraftLimit'
+          FROM transactions_balance b
+         WHERE {_LEDGER_FILTER.format(alias="b")} AND b.overdraft_used > 0
+           AND (b.direction <> 'credit' OR b.account_type = 'external'
+                OR ((b.settings ->> 'overdraftLimitEnabled')::boolean
+                    AND b.overdraft_used > (b.settings ->> 'overdraftLimit')::numeric))
     """,
 }
 
