@@ -15,7 +15,7 @@ from django.test import Client
 
 from tests.helpers import Api
 from tests.transactions.book import Book, amt, send
-from transactions.models import Transaction
+from transactions.models import Balance, Transaction
 from transactions.verify import ledger_verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -145,4 +145,28 @@ def test_one_idempotency_key_posts_once_under_concurrency(book: Book) -> None:
     for result in results:
         assert result in {(201, None, "false"), (201, None, "true"), (409, "0084", None)}, result
     assert book.balance("@bob")[0] == Decimal(7)
+    assert ledger_verify(ledger_id=book.ledger["id"]).ok
+
+
+def test_concurrent_draws_on_one_overdraft_stop_at_its_limit(book: Book) -> None:
+    book.account("@hot")
+    book.account("@to")
+    hot = Balance.objects.get(ledger_id=book.ledger["id"], alias="@hot", key="default")
+    settings = {"allowOverdraft": True, "overdraftLimitEnabled": True, "overdraftLimit": "100"}
+    book.ok(book.api.patch(book.path(f"/balances/{hot.id}"), {"settings": settings}), 200)
+    book.fund("@hot", "10")
+    path = "/v1" + book.path("/transactions/json")
+
+    def draw(index: int, client: Client) -> tuple[int, str | None]:
+        body = send("USD", "5", [amt("@hot", "5")], [amt("@to", "5")], description=f"d{index}")
+        return outcome(client.post(path, orjson.dumps(body), content_type="application/json"))
+
+    results = run_together(30, draw)
+    # 10 of her own, then 100 of overdraft: 22 draws of 5 pass, the other 8 hit the limit.
+    assert Counter(results) == Counter({(201, None): 22, (422, "0167"): 8}), results
+    hot.refresh_from_db()
+    assert (hot.available, hot.overdraft_used) == (Decimal(0), Decimal(100))
+    companion = Balance.objects.get(ledger_id=book.ledger["id"], alias="@hot", key="overdraft")
+    assert companion.available == Decimal(100)
+    assert book.balance("@to")[0] == Decimal(110)
     assert ledger_verify(ledger_id=book.ledger["id"]).ok

@@ -88,3 +88,47 @@ def test_a_broken_snapshot_chain_is_reported(book: Book) -> None:
 def test_unknown_ledger_is_an_error() -> None:
     with pytest.raises(CommandError, match="no ledger"):
         call_command("verify_ledger", "--ledger", "01a20a4a-0024-76cc-8fd4-12161525a60f")
+
+
+@pytest.fixture
+def overdrawn(book: Book) -> Book:
+    """@carol overdraws 40 on a limit of 50."""
+    carol = Balance.objects.get(ledger_id=book.ledger["id"], alias="@carol", key="default")
+    settings = {"allowOverdraft": True, "overdraftLimitEnabled": True, "overdraftLimit": "50"}
+    book.ok(book.api.patch(book.path(f"/balances/{carol.id}"), {"settings": settings}), 200)
+    book.ok(book.transfer("@carol", "@bob", str(carol.available + 40)))
+    assert ledger_verify(ledger_id=book.ledger["id"]).ok
+    return book
+
+
+def _kinds(book: Book) -> set[str]:
+    return {p.split(":")[0] for p in ledger_verify(ledger_id=book.ledger["id"]).problems}
+
+
+@pytest.mark.fakes_ledger_state
+def test_a_companion_that_differs_from_the_overdraft_in_use_is_reported(overdrawn: Book) -> None:
+    Balance.objects.filter(alias="@carol", key="overdraft").update(available=Decimal("39"))
+    assert {"overdraft balance", "balance replay"} <= _kinds(overdrawn)
+
+
+@pytest.mark.fakes_ledger_state
+def test_overdraft_above_the_limit_is_reported(overdrawn: Book) -> None:
+    carol = Balance.objects.get(alias="@carol", key="default")
+    assert carol.settings is not None
+    Balance.objects.filter(pk=carol.pk).update(settings={**carol.settings, "overdraftLimit": "30"})
+    assert "overdraft limit" in _kinds(overdrawn)
+
+
+@pytest.mark.fakes_ledger_state
+def test_a_companion_operation_that_does_not_match_the_draw_is_reported(overdrawn: Book) -> None:
+    op = Operation.objects.get(account_alias="@carol", type="OVERDRAFT")
+    Operation.objects.filter(pk=op.pk).update(amount=op.amount - 1)
+    assert {"overdraft companions", "operation step"} <= _kinds(overdrawn)
+
+
+@pytest.mark.fakes_ledger_state
+def test_overdraft_drawn_by_a_credit_leg_is_reported(overdrawn: Book) -> None:
+    op = Operation.objects.filter(account_alias="@bob", type="CREDIT").last()
+    assert op is not None
+    Operation.objects.filter(pk=op.pk).update(overdraft_used_after=op.overdraft_used_before + 1)
+    assert "overdraft step" in _kinds(overdrawn)
