@@ -175,6 +175,9 @@ class Operation(BaseModel):
     route_code = models.CharField(max_length=100, null=True, blank=True)
     route_description = models.CharField(max_length=250, null=True, blank=True)
     status = models.CharField(max_length=20, null=True, blank=True)
+    # A cross-asset entry's conversion (transactions/conversion.py): {from, to, value,
+    # externalId, amount}, and ``of`` on the external legs that balance each asset.
+    rate = models.JSONField(null=True, blank=True)
 
     class Meta(BaseModel.Meta):
         constraints = [

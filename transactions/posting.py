@@ -28,11 +28,24 @@ from midaz.exceptions import BusinessRuleViolation, Conflict, LedgerError, not_f
 from onboarding import ledger_settings
 from onboarding.models import Ledger
 from transactions import route_check
+from transactions.conversion import (
+    Conversion,
+    conversions,
+    is_counterpart,
+    reversal_entry_rate,
+    with_rates_used,
+)
 from transactions.models import Operation, Transaction
 from transactions.records import OperationRecord, TransactionRecord
 from transactions.resolve import Leg, Resolution, resolve
 from transactions.serializers import transaction_out
-from transactions.spec import Entry, TransactionSpec, spec_from_dict, spec_to_dict
+from transactions.spec import (
+    DEFAULT_BALANCE_KEY,
+    Entry,
+    TransactionSpec,
+    spec_from_dict,
+    spec_to_dict,
+)
 
 logger = logging.getLogger(__name__)
 IMPLICIT_KEY_TTL = timedelta(seconds=300)
@@ -181,38 +194,84 @@ def _call_post(tx_row: dict[str, Any], legs: list[dict[str, Any]], opts: dict[st
     )
 
 
-def _leg_row(
-    leg: Leg,
-    *,
-    kind: str,
-    op_type: str,
-    direction: str,
-    spec: TransactionSpec,
-    rubrics: dict[tuple[bool, int], route_check.Rubric] | None = None,
-) -> dict[str, Any]:
-    entry = leg.entry
-    rubric = (rubrics or {}).get((leg.is_source, leg.index))
-    return {
-        "op": str(uuid7()),
-        # The id of the overdraft companion operation, used only if the leg draws or repays
-        # overdraft; made here so that operations sort by id in the order they were applied.
-        "od_op": str(uuid7()),
-        "od_rubric": rubric.overdraft if rubric else None,
-        "alias": entry.account_alias,
-        "key": entry.balance_key,
-        "amount": str(leg.amount),
-        "source": leg.is_source,
-        "kind": kind,
-        "type": op_type,
-        "direction": direction,
-        "description": entry.description or spec.description,
-        "chart_of_accounts": entry.chart_of_accounts,
-        "metadata": dict(entry.metadata) if entry.metadata else {},
-        "route": entry.route,
-        "route_id": str(entry.route_id) if entry.route_id else None,
-        "route_code": rubric.code if rubric else None,
-        "route_description": rubric.description if rubric else None,
-    }
+@dataclass(frozen=True)
+class _Legs:
+    """Builds the legs ``midaz_post`` applies for one posting: each resolved leg with its
+    route's rubric (routes on) and its conversion (a cross-asset entry)."""
+
+    spec: TransactionSpec
+    rubrics: dict[tuple[bool, int], route_check.Rubric] | None = None
+    convs: dict[tuple[bool, int], Conversion] | None = None
+
+    def row(self, leg: Leg, *, kind: str, op_type: str, direction: str) -> dict[str, Any]:
+        entry = leg.entry
+        rubric = (self.rubrics or {}).get((leg.is_source, leg.index))
+        row = {
+            "op": str(uuid7()),
+            # The id of the overdraft companion operation, used only if the leg draws or
+            # repays overdraft; made here so that operations sort by id in applied order.
+            "od_op": str(uuid7()),
+            "od_rubric": rubric.overdraft if rubric else None,
+            "alias": entry.account_alias,
+            "key": entry.balance_key,
+            "amount": str(leg.amount),
+            "source": leg.is_source,
+            "kind": kind,
+            "type": op_type,
+            "direction": direction,
+            "description": entry.description or self.spec.description,
+            "chart_of_accounts": entry.chart_of_accounts,
+            "metadata": dict(entry.metadata) if entry.metadata else {},
+            "route": entry.route,
+            "route_id": str(entry.route_id) if entry.route_id else None,
+            "route_code": rubric.code if rubric else None,
+            "route_description": rubric.description if rubric else None,
+        }
+        conv = (self.convs or {}).get((leg.is_source, leg.index))
+        if conv is not None:
+            row |= {"asset": conv.asset, "amount": str(conv.amount), "rate": conv.record()}
+        return row
+
+    def moved(self, leg: Leg, *, kind: str, op_type: str, direction: str) -> list[dict[str, Any]]:
+        """A leg whose money moves now (a direct posting, or a commit), followed, when it is
+        converted, by the two external legs that balance each asset (transactions/conversion)."""
+        rows = [self.row(leg, kind=kind, op_type=op_type, direction=direction)]
+        conv = (self.convs or {}).get((leg.is_source, leg.index))
+        if conv is None:
+            return rows
+        record = {**conv.record(), "of": leg.entry.account_alias}
+        # The posting's asset leaves the ledger for a converted destination (enters for a
+        # converted source); the leg's own asset does the opposite.
+        sides = [
+            (conv.from_asset, conv.source_amount, None, not leg.is_source),
+            (conv.asset, conv.amount, conv.asset, leg.is_source),
+        ]
+        for asset, amount, leg_asset, credit in sides:
+            rows.append(
+                {
+                    **rows[0],
+                    "op": str(uuid7()),
+                    "od_op": str(uuid7()),
+                    "od_rubric": None,
+                    "alias": f"@external/{asset}",
+                    "key": DEFAULT_BALANCE_KEY,
+                    "amount": str(amount),
+                    "source": not credit,
+                    "kind": "credit" if credit else "debit",
+                    "type": "CREDIT" if credit else "DEBIT",
+                    "direction": "credit" if credit else "debit",
+                    "metadata": {},
+                    "route": None,
+                    "route_id": None,
+                    "route_code": None,
+                    "route_description": None,
+                    "asset": leg_asset,
+                    "rate": record,
+                }
+            )
+            if leg_asset is None:
+                del rows[-1]["asset"]
+        return rows
 
 
 def _operations(
@@ -235,7 +294,7 @@ def _operations(
                 description=leg["description"],
                 type=snap["type"],
                 direction=snap["direction"],
-                asset_code=tx.asset_code,
+                asset_code=leg.get("asset") or tx.asset_code,
                 chart_of_accounts=leg["chart_of_accounts"],
                 amount=Decimal(snap["amount"]),
                 available_before=Decimal(snap["available_before"]),
@@ -256,6 +315,7 @@ def _operations(
                 route_code=snap["route_code"],
                 route_description=snap["route_description"],
                 metadata={} if companion_of else leg["metadata"],
+                rate=None if companion_of else leg.get("rate"),
                 created_at=tx.created_at,
                 updated_at=tx.updated_at,
             )
@@ -378,47 +438,29 @@ def prepare(
         else route_check.DIRECT,
     )
     now = timezone.now()
+    convs = conversions(ledger.id, spec, resolution, now)
+    if convs and spec.pending:
+        spec = with_rates_used(spec, convs)  # the commit converts at the hold's rates
     tx = _new_transaction(ledger, spec, status=status, now=now, parent_id=parent_id)
     label = _LABELS.get(kind)
-    r = rubrics
+    b = _Legs(spec, rubrics, convs)
     legs: list[dict[str, Any]] = []
     for leg in resolution.sources:
-        if spec.pending and r is not None:
+        if spec.pending and rubrics is not None:
             # Routes on: the double-entry split of a hold (SEMANTICS.md §5.2), available first.
             legs += [
-                _leg_row(
-                    leg, kind="debit", op_type="DEBIT", direction="debit", spec=spec, rubrics=r
-                ),
-                _leg_row(
-                    leg, kind="onhold", op_type="ON_HOLD", direction="debit", spec=spec, rubrics=r
-                ),
+                b.row(leg, kind="debit", op_type="DEBIT", direction="debit"),
+                b.row(leg, kind="onhold", op_type="ON_HOLD", direction="debit"),
             ]
         elif spec.pending:
-            legs.append(_leg_row(leg, kind="hold", op_type="ON_HOLD", direction="debit", spec=spec))
+            legs.append(b.row(leg, kind="hold", op_type="ON_HOLD", direction="debit"))
         else:
-            legs.append(
-                _leg_row(
-                    leg,
-                    kind="debit",
-                    op_type=label or "DEBIT",
-                    direction="debit",
-                    spec=spec,
-                    rubrics=r,
-                )
-            )
+            legs += b.moved(leg, kind="debit", op_type=label or "DEBIT", direction="debit")
     for leg in resolution.destinations:
-        legs.append(
-            _leg_row(leg, kind="check", op_type="CREDIT", direction="credit", spec=spec)
-            if spec.pending
-            else _leg_row(
-                leg,
-                kind="credit",
-                op_type=label or "CREDIT",
-                direction="credit",
-                spec=spec,
-                rubrics=r,
-            )
-        )
+        if spec.pending:
+            legs.append(b.row(leg, kind="check", op_type="CREDIT", direction="credit"))
+        else:
+            legs += b.moved(leg, kind="credit", op_type=label or "CREDIT", direction="credit")
     opts: dict[str, Any] = {
         "mode": "insert",
         "check_rules": True,
@@ -427,7 +469,7 @@ def prepare(
         "now": now,
         "skip_fees": spec.skip_fees,
         "skip_tracer": spec.skip_tracer,
-        "routes": r is not None,
+        "routes": rubrics is not None,
         "idem": None,
     }
     if idempotency is not None:
@@ -535,49 +577,27 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
         r = _route_rubrics(
             ledger, spec, resolution, route_check.COMMIT if commit else route_check.CANCEL
         )
+        b = _Legs(spec, r, conversions(ledger.id, spec, resolution, timezone.now()))
+        legs: list[dict[str, Any]] = []
         if commit:
             # Routes on: the settled hold is recorded as ON_HOLD (SEMANTICS.md §5.2).
             settled = "ON_HOLD" if r is not None else "DEBIT"
-            legs = [
-                _leg_row(
-                    leg, kind="settle", op_type=settled, direction="debit", spec=spec, rubrics=r
-                )
-                for leg in resolution.sources
-            ] + [
-                _leg_row(
-                    leg, kind="credit", op_type="CREDIT", direction="credit", spec=spec, rubrics=r
-                )
-                for leg in resolution.destinations
-            ]
+            for leg in resolution.sources:
+                legs += b.moved(leg, kind="settle", op_type=settled, direction="debit")
+            for leg in resolution.destinations:
+                legs += b.moved(leg, kind="credit", op_type="CREDIT", direction="credit")
             tx.status = Transaction.Status.APPROVED
         elif r is not None:
             # Routes on: a cancel releases the hold, then credits available back (two ops).
-            legs = []
             for leg in resolution.sources:
                 legs += [
-                    _leg_row(
-                        leg,
-                        kind="settle",
-                        op_type="RELEASE",
-                        direction="credit",
-                        spec=spec,
-                        rubrics=r,
-                    ),
-                    _leg_row(
-                        leg,
-                        kind="credit",
-                        op_type="CREDIT",
-                        direction="credit",
-                        spec=spec,
-                        rubrics=r,
-                    ),
+                    b.row(leg, kind="settle", op_type="RELEASE", direction="credit"),
+                    b.row(leg, kind="credit", op_type="CREDIT", direction="credit"),
                 ]
             tx.status = Transaction.Status.CANCELED
         else:
-            legs = [
-                _leg_row(leg, kind="release", op_type="RELEASE", direction="credit", spec=spec)
-                for leg in resolution.sources
-            ]
+            for leg in resolution.sources:
+                legs.append(b.row(leg, kind="release", op_type="RELEASE", direction="credit"))
             tx.status = Transaction.Status.CANCELED
         if not commit:
             _give_back_overdraft(tx, legs)
@@ -663,19 +683,25 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
             if op.type == Operation.Type.OVERDRAFT:
                 folded[(op.created_at, op.account_alias, op.direction)] += op.amount
         for op in operations:
-            if op.type in _NOT_REVERTED:
+            if op.type in _NOT_REVERTED or is_counterpart(op.rate):
                 continue
             amount = op.amount + folded.pop((op.created_at, op.account_alias, op.direction), 0)
+            # A converted entry reverts at its original rate, from its amount in the
+            # posting's asset; the conversion's external legs are made again.
+            converted = reversal_entry_rate(op.rate)
+            if converted is not None:
+                amount = converted[0]
             entry = Entry(
                 account_alias=op.account_alias,
                 balance_key=op.balance_key,
                 amount=min(amount, original.amount),
-                amount_asset=op.asset_code,
+                amount_asset=original.asset_code,
                 description=op.description,
                 chart_of_accounts=op.chart_of_accounts,
                 metadata=op.metadata or None,
                 route=op.route,
                 route_id=op.route_id,
+                rate=converted[1] if converted is not None else None,
             )
             (sources if op.direction == "credit" else destinations).append(entry)
         if not sources or not destinations:

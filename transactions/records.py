@@ -75,4 +75,5 @@ class OperationRecord:
     route_code: str | None = None
     route_description: str | None = None
     status: str | None = None
+    rate: dict[str, Any] | None = None
     deleted_at: datetime | None = None

@@ -63,6 +63,8 @@ def operation_out(op: Operation | OperationRecord) -> dict[str, Any]:
         body["routeCode"] = op.route_code
     if op.route_description:
         body["routeDescription"] = op.route_description
+    if op.rate:
+        body["rate"] = op.rate  # a cross-asset entry's conversion (beyond Midaz)
     return body
 
 
@@ -91,6 +93,20 @@ OPERATION = component(
         "routeDescription": "string",
         "balanceAffected": "bool",
         "direction": "string",
+        "rate": {
+            "type": "object",
+            "description": "A cross-asset entry's conversion (beyond Midaz): units of `to` per "
+            "unit of `from`, and `amount` in `from`; `of` names the converted entry on the "
+            "external legs that balance each asset.",
+            "properties": {
+                "from": {"type": "string"},
+                "to": {"type": "string"},
+                "value": {"type": "string"},
+                "externalId": {"type": "string"},
+                "amount": {"type": "string"},
+                "of": {"type": "string"},
+            },
+        },
         **_TIMES,
         "metadata": "metadata",
     },

@@ -8,8 +8,11 @@
 3. No balance of a non-external account is negative.
 4. Every transaction's operations balance: debits equal credits equal the amount, holds equal
    the amount, a cancel releases what was held. A leg's requested amount is what its operation
-   moved plus what its overdraft companion moved (SEMANTICS.md §4.4).
-5. Overdraft: each operation's overdraft change is the one its type allows; within a
+   moved plus what its overdraft companion moved (SEMANTICS.md §4.4); a converted entry's is
+   the amount in the transaction's asset that its rate records.
+5. Each asset balances within a transaction: per asset, debits equal credits once the money
+   has moved (a cross-asset posting balances through the external accounts).
+6. Overdraft: each operation's overdraft change is the one its type allows; within a
    transaction, an account's overdraft companions move exactly what its balances drew from or
    repaid to overdraft; every account's internal ``overdraft`` balance equals the overdraft in
    use on its balances; no balance uses more overdraft than its enabled limit.
@@ -130,16 +133,25 @@ _CHECKS: dict[str, str] = {
         SELECT t.id::text, t.status, t.amount, s.debits, s.credits, s.holds, s.releases
           FROM transactions_transaction t
           JOIN LATERAL (
-                -- a leg's requested amount: its own movement plus its overdraft companion's
-                SELECT coalesce(sum(o.amount + o.overdraft_used_after - o.overdraft_used_before)
+                -- In the transaction's asset: a leg's requested amount is its own movement
+                -- plus its overdraft companion's; a converted entry's is the amount its rate
+                -- records; the external legs of a conversion are checked per asset below.
+                SELECT coalesce(sum(coalesce(o.converted, o.amount + o.drawn))
                            FILTER (WHERE o.direction = 'debit'
                                      AND o.type NOT IN ('ON_HOLD', 'OVERDRAFT')), 0) AS debits,
-                       coalesce(sum(o.amount - o.overdraft_used_after + o.overdraft_used_before)
+                       coalesce(sum(coalesce(o.converted, o.amount - o.drawn))
                            FILTER (WHERE o.direction = 'credit'
                                      AND o.type NOT IN ('RELEASE', 'OVERDRAFT')), 0) AS credits,
-                       coalesce(sum(o.amount) FILTER (WHERE o.type = 'ON_HOLD'), 0) AS holds,
-                       coalesce(sum(o.amount) FILTER (WHERE o.type = 'RELEASE'), 0) AS releases
-                  FROM transactions_operation o WHERE o.transaction_id = t.id) AS s ON true
+                       coalesce(sum(coalesce(o.converted, o.amount))
+                           FILTER (WHERE o.type = 'ON_HOLD'), 0) AS holds,
+                       coalesce(sum(coalesce(o.converted, o.amount))
+                           FILTER (WHERE o.type = 'RELEASE'), 0) AS releases
+                  FROM (SELECT o.type, o.direction, o.amount,
+                               o.overdraft_used_after - o.overdraft_used_before AS drawn,
+                               (o.rate ->> 'amount')::numeric AS converted
+                          FROM transactions_operation o
+                         WHERE o.transaction_id = t.id
+                           AND NOT coalesce(o.rate ? 'of', false)) AS o) AS s ON true
          WHERE {_LEDGER_FILTER.format(alias="t")} AND NOT (
                CASE t.status
                  -- a hold as one ON_HOLD per leg, or split by routes into DEBIT + ON_HOLD
@@ -151,6 +163,22 @@ _CHECKS: dict[str, str] = {
                  ELSE s.debits = t.amount AND s.credits = t.amount
                       AND s.holds IN (0, t.amount, 2 * t.amount) AND s.releases = 0
                END)
+    """,
+    "asset legs": f"""
+        SELECT x.transaction_id::text, x.asset_code, x.debits, x.credits
+          FROM (SELECT o.transaction_id, o.asset_code,
+                       coalesce(sum(o.amount + o.overdraft_used_after - o.overdraft_used_before)
+                           FILTER (WHERE o.direction = 'debit'
+                                     AND o.type NOT IN ('ON_HOLD', 'OVERDRAFT')), 0) AS debits,
+                       coalesce(sum(o.amount - o.overdraft_used_after + o.overdraft_used_before)
+                           FILTER (WHERE o.direction = 'credit'
+                                     AND o.type NOT IN ('RELEASE', 'OVERDRAFT')), 0) AS credits
+                  FROM transactions_operation o
+                  JOIN transactions_transaction t
+                    ON t.id = o.transaction_id AND t.status <> 'PENDING'
+                 WHERE {_LEDGER_FILTER.format(alias="o")}
+                 GROUP BY 1, 2) AS x
+         WHERE x.debits <> x.credits
     """,
     "overdraft companions": f"""
         SELECT coalesce(l.transaction_id, c.transaction_id)::text,

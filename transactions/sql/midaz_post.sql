@@ -15,7 +15,9 @@
 --         optional route_code, route_description (the route's rubric);
 --         od_op (the id of the leg's overdraft companion operation, if it needs one),
 --         od_rubric ({debit, credit}: the route's overdraft rubrics, with routes on),
---         repay (a release or credit that gives back a hold: the overdraft it drew)
+--         repay (a release or credit that gives back a hold: the overdraft it drew),
+--         asset and rate (a converted entry, or an external leg of its conversion: the leg's
+--         asset when it is not the transaction's, and the rate its operation records)
 -- p_opts  {mode: insert|update, check_rules: bool, pending: bool, apply: bool,
 --          now: timestamptz, skip_fees: bool, skip_tracer: bool, routes: bool,
 --          idem: {key, hash, expires_at, answer_status} | null, soft: bool}
@@ -211,10 +213,10 @@ BEGIN
         v_b := v_index -> ((v_leg->>'alias') || '#' || (v_leg->>'key'));
         v_amount := (v_leg->>'amount')::numeric;
         IF v_check THEN
-            IF v_b->>'asset_code' <> p_tx->>'asset_code' THEN
+            IF v_b->>'asset_code' <> coalesce(v_leg->>'asset', p_tx->>'asset_code') THEN
                 RETURN midaz_refuse('0034', v_soft, format(
                     'The balance %s (%s) holds %s, not %s.', v_b->>'alias', v_b->>'key',
-                    v_b->>'asset_code', p_tx->>'asset_code'));
+                    v_b->>'asset_code', coalesce(v_leg->>'asset', p_tx->>'asset_code')));
             END IF;
             IF coalesce(v_b->'settings'->>'balanceScope', '') = 'internal' THEN
                 RETURN midaz_refuse('0168', v_soft, format(
@@ -323,7 +325,7 @@ BEGIN
             'description', v_leg->>'description',
             'type', v_leg->>'type',
             'direction', v_leg->>'direction',
-            'asset_code', p_tx->>'asset_code',
+            'asset_code', coalesce(v_leg->>'asset', p_tx->>'asset_code'),
             'chart_of_accounts', v_leg->>'chart_of_accounts',
             'amount', v_rec_amount,
             'available_before', CASE WHEN v_apply THEN v_avail ELSE 0 END,
@@ -344,6 +346,7 @@ BEGIN
             'route_code', v_leg->>'route_code',
             'route_description', v_leg->>'route_description',
             'metadata', coalesce(v_leg->'metadata', '{}'::jsonb),
+            'rate', v_leg->'rate',
             'created_at', p_tx->>'created_at',
             'updated_at', v_now);
 
@@ -378,7 +381,7 @@ BEGIN
                 'description', v_leg->>'description',
                 'type', 'OVERDRAFT',
                 'direction', CASE WHEN v_od_delta > 0 THEN 'debit' ELSE 'credit' END,
-                'asset_code', p_tx->>'asset_code',
+                'asset_code', coalesce(v_leg->>'asset', p_tx->>'asset_code'),
                 'chart_of_accounts', v_leg->>'chart_of_accounts',
                 'amount', abs(v_od_delta),
                 'available_before', (v_comp_cur->>'available')::numeric,
