@@ -28,9 +28,22 @@ SHARE = Schema(
 RATE = Schema(
     "RateInput",
     {
-        "from": F("string", max_length=100),
-        "to": F("string", max_length=100),
-        "value": F("decimal"),
+        "from": F(
+            "string",
+            max_length=100,
+            description="the posting's asset (send.asset) when the entry converts",
+        ),
+        "to": F(
+            "string",
+            max_length=100,
+            description="another asset: the entry's balance holds it and receives (or gives) "
+            "amount x value of it; the posting's own asset or none: informational, as in Midaz",
+        ),
+        "value": F(
+            "decimal",
+            description="units of `to` per unit of `from`, > 0; absent: the ledger's stored "
+            "rate for the pair (PUT .../asset-rates), else 404 0007",
+        ),
         "externalId": F("string", max_length=100),
     },
 )

@@ -215,8 +215,10 @@ def entries(draw: st.DrawFn, keyword: str) -> tuple[str, Entry]:
     if draw(st.booleans()):
         ext, src, dst, value = draw(WORD), draw(WORD), draw(WORD), draw(INTS)
         arrow = draw(st.sampled_from([" -> ", "->"]))
-        clauses.append(f"(rate {ext} {src}{arrow}{dst} {_amount(draw, value)})")
-        fields["rate"] = Rate(src, dst, Decimal(value), ext)
+        scale = draw(SCALE)
+        zeros = "0" * draw(st.integers(min_value=0, max_value=2))
+        clauses.append(f"(rate {ext} {src}{arrow}{dst} {zeros}{value}|{scale})")
+        fields["rate"] = Rate(src, dst, Decimal(value).scaleb(-scale), ext)
     if draw(st.booleans()):
         description = draw(TEXT)
         clauses.append(f'(description "{description}")')

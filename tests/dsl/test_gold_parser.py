@@ -250,7 +250,8 @@ def test_entry_rate() -> None:
 
 def test_entry_rate_arrow_without_spaces() -> None:
     spec = parse_gold(entry_program("(from @a :remaining (rate id1 USD->BRL 7|2))"))
-    assert spec.sources[0].rate == Rate("USD", "BRL", Decimal(7), "id1")
+    # A rate's scale counts (it converts amounts), unlike an amount's.
+    assert spec.sources[0].rate == Rate("USD", "BRL", Decimal("0.07"), "id1")
 
 
 def test_entry_description_chart_and_metadata() -> None:

@@ -212,6 +212,12 @@ class _SpecBuilder(Transformer[Token, TransactionSpec]):
         value, _scale = children  # the scale after '|' is ignored (SEMANTICS.md §2.3)
         return value.as_decimal()
 
+    def rate_value(self, children: list[_Number]) -> Decimal:
+        # A rate converts amounts (transactions/conversion.py), so its scale counts, as in
+        # the asset-rate registry: 92|2 is 0.92.
+        value, scale = children
+        return value.as_decimal().scaleb(-scale.as_int())
+
     def account(self, children: list[Token]) -> str:
         return str(children[0])
 
