@@ -9,6 +9,7 @@ nothing, and ``verify_ledger`` holds.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -209,12 +210,22 @@ def apply(ledger: Ledger, model: Model, step: tuple[Any, ...]) -> bool:
 )
 @given(st.lists(steps, min_size=1, max_size=15))
 def test_random_postings_follow_the_model(script: list[tuple[Any, ...]]) -> None:
-    ledger = fresh_ledger()
-    model = Model()
+    run_script(fresh_ledger(), Model(), script, apply)
+
+
+def run_script(
+    ledger: Ledger,
+    model: Any,
+    script: list[tuple[Any, ...]],
+    step_by: Callable[[Ledger, Any, tuple[Any, ...]], bool],
+) -> None:
+    """Applies each step to the ledger and the model (``step_by`` answers False when the
+    ledger refused it); after each, a refused step has left no trace at all, the balances are
+    the model's (``model.check``) and ``verify_ledger`` holds."""
     for step in script:
         before = state(ledger)
-        if not apply(ledger, model, step):
-            assert state(ledger) == before  # a refused step leaves no trace at all
+        if not step_by(ledger, model, step):
+            assert state(ledger) == before
         model.check(ledger)
         report = ledger_verify(ledger_id=ledger.id)
         assert report.ok, report.problems
