@@ -292,8 +292,8 @@ def _operations(
                 ledger_id=tx.ledger_id,
                 transaction_id=tx.id,
                 description=leg["description"],
-                type=snap["type"],
-                direction=snap["direction"],
+                type=snap["type"] if companion_of else leg["type"],
+                direction=snap["direction"] if companion_of else leg["direction"],
                 asset_code=leg.get("asset") or tx.asset_code,
                 chart_of_accounts=leg["chart_of_accounts"],
                 amount=Decimal(snap["amount"]),
@@ -312,8 +312,10 @@ def _operations(
                 balance_affected=tx.status != Transaction.Status.NOTED,
                 route=leg["route"],
                 route_id=uuid.UUID(leg["route_id"]) if leg["route_id"] else None,
-                route_code=snap["route_code"],
-                route_description=snap["route_description"],
+                route_code=snap["route_code"] if companion_of else leg.get("route_code"),
+                route_description=snap["route_description"]
+                if companion_of
+                else leg.get("route_description"),
                 metadata={} if companion_of else leg["metadata"],
                 rate=None if companion_of else leg.get("rate"),
                 created_at=tx.created_at,

@@ -427,9 +427,7 @@ BEGIN
     END IF;
 
     SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'id', o->>'id', 'companion_of', o->>'companion_of', 'type', o->>'type',
-               'direction', o->>'direction', 'route_code', o->>'route_code',
-               'route_description', o->>'route_description',
+               'id', o->>'id',
                'balance_id', o->>'balance_id', 'account_id', o->>'account_id',
                'account_alias', o->>'account_alias', 'balance_key', o->>'balance_key',
                -- amounts travel as text: a JSON number would reach Python as a float
@@ -438,7 +436,14 @@ BEGIN
                'version_before', o->'version_before', 'available_after', o->>'available_after',
                'on_hold_after', o->>'on_hold_after', 'version_after', o->'version_after',
                'overdraft_used_before', o->>'overdraft_used_before',
-               'overdraft_used_after', o->>'overdraft_used_after') ORDER BY n), '[]')
+               'overdraft_used_after', o->>'overdraft_used_after')
+               -- what the caller cannot know of an overdraft companion: what it is
+               || CASE WHEN o ? 'companion_of' THEN jsonb_build_object(
+                      'companion_of', o->>'companion_of', 'type', o->>'type',
+                      'direction', o->>'direction', 'route_code', o->>'route_code',
+                      'route_description', o->>'route_description')
+                  ELSE '{}'::jsonb END
+               ORDER BY n), '[]')
       INTO v_snapshots FROM jsonb_array_elements(v_ops) WITH ORDINALITY AS e(o, n);
     RETURN jsonb_build_object('ops', v_snapshots);
 END;
