@@ -1,11 +1,46 @@
-"""The Celery application. Without ``CELERY_BROKER_URL`` tasks run in process (eager)."""
+"""The Celery application. Without ``CELERY_BROKER_URL`` tasks run in process (eager).
+
+Postings' tasks go to the durable queue ``midaz.postings``, whose rejected messages RabbitMQ
+dead-letters to ``midaz.postings.dead`` (through the exchange ``midaz.dead``): a task that
+fails is rejected rather than acknowledged (``task_acks_on_failure_or_timeout`` off), so it
+can be inspected there. Losing one loses nothing: the state of a posting is in PostgreSQL.
+"""
 
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "midaz.settings")
 
+DEAD_LETTERS = Exchange("midaz.dead", type="direct", durable=True)
+POSTINGS_DEAD = Queue(
+    "midaz.postings.dead", DEAD_LETTERS, routing_key="midaz.postings", durable=True
+)
+POSTINGS = Queue(
+    "midaz.postings",
+    Exchange("midaz.postings", type="direct", durable=True),
+    routing_key="midaz.postings",
+    durable=True,
+    queue_arguments={
+        "x-dead-letter-exchange": DEAD_LETTERS.name,
+        "x-dead-letter-routing-key": "midaz.postings",
+    },
+)
+
 app = Celery("midaz")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_queues=(POSTINGS,),
+    task_default_exchange="midaz.postings",
+    task_default_routing_key="midaz.postings",
+)
 app.autodiscover_tasks()
+
+
+@worker_ready.connect
+def _declare_dead_letters(sender: object = None, **_: object) -> None:
+    """The dead-letter queue must exist for RabbitMQ to keep what it dead-letters."""
+    with app.connection_for_write() as conn:
+        POSTINGS_DEAD.bind(conn).declare()

@@ -142,7 +142,37 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task that fails is rejected, not acknowledged: RabbitMQ dead-letters it (midaz.celery).
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
+# Every message persistent, every publish confirmed by RabbitMQ before apply_async returns.
+CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
+CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+CELERY_TASK_DEFAULT_QUEUE = "midaz.postings"
+CELERY_BEAT_SCHEDULE = {
+    # The safety net of asynchronous postings: applies what no message brought to a worker.
+    "sweep-accepted-postings": {
+        "task": "transactions.tasks.sweep_accepted",
+        "schedule": env.float("ASYNC_SWEEP_INTERVAL_SECONDS", default=5.0),
+    },
+    # The outbox relay: publishes committed transaction events.
+    "relay-transaction-events": {
+        "task": "transactions.tasks.relay_events",
+        "schedule": env.float("EVENTS_RELAY_INTERVAL_SECONDS", default=1.0),
+    },
+}
+
+# Asynchronous postings (DESIGN.md §5): accepted at once, applied by Celery workers.
 TRANSACTION_ASYNC = env.bool("TRANSACTION_ASYNC", default=False)
+ASYNC_BATCH_SIZE = env.int("ASYNC_BATCH_SIZE", default=500)
+ASYNC_SWEEP_AFTER_SECONDS = env.float("ASYNC_SWEEP_AFTER_SECONDS", default=10.0)
+ASYNC_WAIT_SECONDS = env.float("ASYNC_WAIT_SECONDS", default=3.0)
+# Transaction events through the outbox (on by default when there is a broker, as in Midaz).
+TRANSACTION_EVENTS_ENABLED = env.bool(
+    "RABBITMQ_TRANSACTION_EVENTS_ENABLED", default=bool(CELERY_BROKER_URL)
+)
+TRANSACTION_EVENTS_EXCHANGE = env.str(
+    "RABBITMQ_TRANSACTION_EVENTS_EXCHANGE", default="transaction.transaction_events.exchange"
+)
 
 # --- Metadata store ---------------------------------------------------------------------------
 

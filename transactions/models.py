@@ -239,6 +239,49 @@ class BulkRecord(models.Model):
         return self.key
 
 
+class QueuedPosting(models.Model):
+    """An asynchronous posting accepted and not yet applied (DESIGN.md §5,
+    ``TRANSACTION_ASYNC``): its transaction row already exists with status CREATED. Written in
+    the same statement as that row; a worker applies it (``transactions.asynchronous``) and
+    deletes this row in the same database transaction, so a posting is applied exactly once
+    whatever happens to the worker or its message."""
+
+    transaction = models.OneToOneField(
+        Transaction, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The transaction row as ``midaz_post`` applies it (with its final status), its legs and
+    # the options of the apply step.
+    tx = models.JSONField()
+    legs = models.JSONField()
+    opts = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["ledger", "transaction"], name="queued_posting_ledger")]
+
+    def __str__(self) -> str:
+        return str(self.transaction_id)
+
+
+class OutboxEvent(models.Model):
+    """A transaction event waiting to be published (a transactional outbox): written by
+    ``midaz_post`` in the posting's own database transaction, so an event exists if and only
+    if its posting committed; the relay (``transactions.events``) publishes it to RabbitMQ with
+    confirms and deletes it."""
+
+    id = models.BigAutoField(primary_key=True)
+    transaction_id = models.UUIDField()
+    organization_id = models.UUIDField()
+    ledger_id = models.UUIDField()
+    # The transaction's status the event announces (APPROVED, PENDING, CANCELED, NOTED).
+    status = models.CharField(max_length=20)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.transaction_id}"
+
+
 class AssetRate(BaseModel):
     """The rate from one asset to another in a ledger (MIDAZ_API.md §4.11): ``rate / 10^scale``
     units of ``to_asset`` per unit of ``from_asset``. One row per pair, upserted by ``PUT``."""

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 import psycopg
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -27,7 +28,7 @@ from uuid_utils.compat import uuid7
 from midaz.exceptions import BusinessRuleViolation, Conflict, LedgerError, not_found
 from onboarding import ledger_settings
 from onboarding.models import Ledger
-from transactions import route_check
+from transactions import asynchronous, route_check
 from transactions.conversion import (
     Conversion,
     conversions,
@@ -419,8 +420,11 @@ def prepare(
     kind: str = "json",
     idempotency: Idempotency | None = None,
     parent_id: uuid.UUID | None = None,
+    accept: bool = False,
 ) -> Prepared:
-    """Resolves the spec (0073, 0090, 0125) and builds what ``midaz_post`` takes."""
+    """Resolves the spec (0073, 0090, 0125) and builds what ``midaz_post`` takes; with
+    ``accept``, the statement that accepts it for a worker to apply (transactions/asynchronous).
+    """
     resolution = resolve(spec)
     annotation = kind == "annotation"
     if annotation:
@@ -443,7 +447,13 @@ def prepare(
     convs = conversions(ledger.id, spec, resolution, now)
     if convs and spec.pending:
         spec = with_rates_used(spec, convs)  # the commit converts at the hold's rates
-    tx = _new_transaction(ledger, spec, status=status, now=now, parent_id=parent_id)
+    tx = _new_transaction(
+        ledger,
+        spec,
+        status=Transaction.Status.CREATED if accept else status,
+        now=now,
+        parent_id=parent_id,
+    )
     label = _LABELS.get(kind)
     b = _Legs(spec, rubrics, convs)
     legs: list[dict[str, Any]] = []
@@ -472,6 +482,7 @@ def prepare(
         "skip_fees": spec.skip_fees,
         "skip_tracer": spec.skip_tracer,
         "routes": rubrics is not None,
+        "events": settings.TRANSACTION_EVENTS_ENABLED,
         "idem": None,
     }
     if idempotency is not None:
@@ -481,6 +492,8 @@ def prepare(
             "expires_at": now + idempotency.ttl,
             "answer_status": answer_status,
         }
+    if accept:
+        opts = asynchronous.accept_options(opts, status)
     return Prepared(tx=tx, legs=legs, opts=opts, answer_status=answer_status)
 
 
@@ -489,6 +502,8 @@ def answer(prepared: Prepared, result: dict[str, Any]) -> dict[str, Any]:
     if "replay" in result:
         return _replayed_answer(result["replay"])
     tx = prepared.tx
+    if "accepted" in result:  # asynchronous: no operation yet
+        return transaction_out(tx, [], status=prepared.answer_status)
     return transaction_out(
         tx, _operations(prepared.legs, result["ops"], tx), status=prepared.answer_status
     )
@@ -518,7 +533,10 @@ def transaction_create(
         and (cached := _cached_answer(ledger.id, idempotency)) is not None
     ):
         return cached
-    prepared = prepare(ledger, spec, kind=kind, idempotency=idempotency, parent_id=parent_id)
+    accept = settings.TRANSACTION_ASYNC and parent_id is None
+    prepared = prepare(
+        ledger, spec, kind=kind, idempotency=idempotency, parent_id=parent_id, accept=accept
+    )
     if connection.in_atomic_block:
         # Inside a caller's transaction (a revert): a savepoint keeps a refusal from poisoning it.
         with transaction.atomic():
@@ -526,6 +544,11 @@ def transaction_create(
     else:
         result = _call_post(transaction_row(prepared.tx), prepared.legs, prepared.opts)
     body = answer(prepared, result)
+    if "accepted" in result:
+        if connection.in_atomic_block:
+            transaction.on_commit(lambda: asynchronous.publish(ledger.id))
+        else:
+            asynchronous.publish(ledger.id)
     if idempotency is not None and idempotency.explicit:
         if connection.in_atomic_block:
             key = idempotency
@@ -571,6 +594,7 @@ def _locked_pending(ledger: Ledger, transaction_id: uuid.UUID) -> Transaction:
 
 
 def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[str, Any]:
+    asynchronous.settled(ledger.id, transaction_id)
     with transaction.atomic():
         tx = _locked_pending(ledger, transaction_id)
         assert tx.body is not None
@@ -613,6 +637,7 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
             "apply": True,
             "now": now,
             "routes": r is not None,
+            "events": settings.TRANSACTION_EVENTS_ENABLED,
         }
         # The new operations carry the time of the commit or cancel, not the hold's.
         row = {**transaction_row(tx), "created_at": now}
@@ -655,6 +680,7 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
     """Posts the reversal of an APPROVED transaction: credits become sources, debits
     destinations. Locks the original row; raises 0007, 0087, 0088, 0099, 0089 and whatever
     the reversal's own posting raises (0018 when the money was spent)."""
+    asynchronous.settled(ledger.id, transaction_id)
     with transaction.atomic():
         original = (
             Transaction.objects.select_for_update().filter(ledger=ledger, pk=transaction_id).first()

@@ -20,8 +20,13 @@
 --         asset when it is not the transaction's, and the rate its operation records)
 -- p_opts  {mode: insert|update, check_rules: bool, pending: bool, apply: bool,
 --          now: timestamptz, skip_fees: bool, skip_tracer: bool, routes: bool,
---          idem: {key, hash, expires_at, answer_status} | null, soft: bool}
+--          idem: {key, hash, expires_at, answer_status} | null, soft: bool,
+--          events: bool (write the transaction event to the outbox),
+--          accept: {status, opts} (an asynchronous posting: write the transaction row as
+--          given, status CREATED, and queue the legs to be applied later with this final
+--          status and these options; nothing else happens now)}
 -- returns {"replay": {"transaction_id", "answer_status"}} for an idempotent replay, else
+--         {"accepted": true} for an accepted asynchronous posting, else
 --         {"ops": [{id, companion_of, amount, balance_id, account_id, available_before, ...}]}
 --         in application order (an overdraft companion right after its leg); in soft mode a
 --         refusal is returned as {"error": {"code", "detail"}} instead of raised, and nothing
@@ -162,6 +167,16 @@ BEGIN
     -- constraint is checked as its statement ends, not at commit: a hot balance stays
     -- locked only for its own arithmetic, its operations and its update.
     SET CONSTRAINTS ALL IMMEDIATE;
+    IF p_opts ? 'accept' THEN
+        -- Asynchronous (DESIGN.md §5): the accepted row and its queue entry, one statement.
+        PERFORM midaz_write_head(p_tx, p_opts, v_ledger, v_now);
+        INSERT INTO transactions_queuedposting (transaction_id, ledger_id, tx, legs, opts, created_at)
+        VALUES ((p_tx->>'id')::uuid, v_ledger,
+                p_tx || jsonb_build_object('status', p_opts->'accept'->>'status',
+                                           'status_description', p_opts->'accept'->>'status'),
+                p_legs, p_opts->'accept'->'opts', v_now);
+        RETURN jsonb_build_object('accepted', true);
+    END IF;
     IF NOT v_soft THEN
         PERFORM midaz_write_head(p_tx, p_opts, v_ledger, v_now);
     END IF;
@@ -414,6 +429,12 @@ BEGIN
     END IF;
     INSERT INTO transactions_operation
     SELECT * FROM jsonb_populate_recordset(NULL::transactions_operation, v_ops);
+    IF coalesce((p_opts->>'events')::boolean, false) THEN
+        INSERT INTO transactions_outboxevent
+            (transaction_id, organization_id, ledger_id, status, created_at)
+        VALUES ((p_tx->>'id')::uuid, (p_tx->>'organization_id')::uuid, v_ledger,
+                p_tx->>'status', v_now);
+    END IF;
     IF v_apply THEN
         UPDATE transactions_balance AS b
            SET available = (s.value->>'available')::numeric,
