@@ -157,6 +157,11 @@ _CHECKS: dict[str, str] = {
                  -- a hold as one ON_HOLD per leg, or split by routes into DEBIT + ON_HOLD
                  WHEN 'PENDING' THEN s.holds = t.amount AND s.credits = 0
                       AND (s.debits = 0 OR s.debits = t.amount)
+                 -- accepted and not applied yet, or declined (asynchronous): nothing moved
+                 WHEN 'CREATED' THEN s.debits = 0 AND s.credits = 0 AND s.holds = 0
+                      AND s.releases = 0
+                 WHEN 'DECLINED' THEN s.debits = 0 AND s.credits = 0 AND s.holds = 0
+                      AND s.releases = 0
                  WHEN 'CANCELED' THEN s.holds = t.amount AND s.releases = t.amount
                       AND ((s.debits = 0 AND s.credits = 0)
                            OR (s.debits = t.amount AND s.credits = t.amount))
