@@ -145,8 +145,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task that fails is rejected, not acknowledged: RabbitMQ dead-letters it (midaz.celery).
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
 # Every message persistent, every publish confirmed by RabbitMQ before apply_async returns.
+# A publish that cannot connect fails at once (one quick retry) instead of holding the request
+# for seconds: an accepted posting is already durable, and the sweep applies it.
 CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "confirm_publish": True,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TASK_DEFAULT_QUEUE = "midaz.postings"
 CELERY_BEAT_SCHEDULE = {
     # The safety net of asynchronous postings: applies what no message brought to a worker.
