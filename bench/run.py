@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import engine, httpclient
+from bench import async_ingest, engine, httpclient
 from bench.common import (
     ACCOUNTS,
     BENCH,
@@ -723,6 +723,18 @@ def main() -> None:
             }
             rounds.append(one)
 
+        workers = int(os.environ.get("BENCH_ASYNC_WORKERS", "2"))
+        log(f"async postings: accept with {cfg.procs} procs, then apply with {workers} workers")
+        result["async"] = {}
+        for mode in ("spread", "hot"):
+            a = async_ingest.run(mode, ids, cfg.seconds, cfg.procs, workers)
+            result["async"][mode] = a
+            log(
+                f"  async {mode}: accepted {a['accepted_per_s']:.0f}/s, applied "
+                f"{a['applied_per_s']:.0f}/s ({a['applied_per_s_with_startup']:.0f}/s with the "
+                f"workers' start-up), {a['applied']} applied, statuses {a['statuses']}"
+            )
+
         log("client sweep " + ",".join(map(str, cfg.sweep)))
         sweep = []
         for c in cfg.sweep:
@@ -863,6 +875,12 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         f"{s['ratio_engine_hot_vs_hordak_funds_check']:.2f}x",
         s["ratio_engine_hot_vs_hordak_funds_check"] >= 5,
     )
+    for mode, a in result.get("async", {}).items():
+        add(
+            f"Async postings applied >= 2,000/s ({mode})",
+            f"{a['applied_per_s']:.0f}/s",
+            a["applied_per_s"] >= 2000,
+        )
     large = result.get("reads", {}).get("large", {}).get("transactions", 0)
     if "read_balance_by_alias_large_p50_ms" in s:
         bal = "balance_by_alias" if s["read_balance_by_alias_ok"] else "account_by_alias"
@@ -965,6 +983,13 @@ def table(result: dict[str, Any]) -> str:
         f"{s['bulk_hot_p50_ms']:.0f}/{s['bulk_hot_p99_ms']:.0f} ms, non-201 "
         f"{s['bulk_spread_non_201']}/{s['bulk_hot_non_201']}",
     ]
+    for mode, a in result.get("async", {}).items():
+        lines.append(
+            f"async {mode}: accepted {a['accepted_per_s']:.0f}/s ({result['config']['procs']} "
+            f"procs), applied {a['applied_per_s']:.0f}/s by {a['workers']} workers "
+            f"({a['applied_per_s_with_startup']:.0f}/s counting their start-up), "
+            f"statuses {a['statuses']}"
+        )
     reads = result.get("reads", {})
     if reads:
         lines += [
