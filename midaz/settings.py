@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "midaz.middleware.RequestContextMiddleware",
+    "midaz.ratelimit.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,10 +129,18 @@ if VALKEY_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": VALKEY_URL,
             "KEY_PREFIX": "midaz",
+            # A cache that does not answer must not hold a request: every use of it here
+            # falls back to PostgreSQL (or lets the request through) on an error.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Per-client rate limit of the API (midaz/ratelimit.py): "100/s", "5000/m"; empty = off.
+RATE_LIMIT = env.str("RATE_LIMIT", default="")
+RATE_LIMIT_TRUST_PROXY = env.bool("RATE_LIMIT_TRUST_PROXY", default=False)
+RATELIMIT_FAIL_OPEN = True
 
 # --- Celery (RabbitMQ) ------------------------------------------------------------------------
 
