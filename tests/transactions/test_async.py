@@ -344,3 +344,23 @@ def test_a_posting_held_by_a_worker_answers_409_not_404(book: Book, settings: An
         other.rollback()
     assert book.ok(book.action(held["id"], "commit"))["status"]["code"] == "APPROVED"
     assert book.balance("@bob")[0] == D(25)
+
+
+@pytest.mark.django_db
+def test_the_operator_commands_apply_and_relay(book: Book, settings: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.TRANSACTION_ASYNC = True
+    body = book.ok(book.transfer("@alice", "@bob", "3"))
+    out = StringIO()
+    call_command("apply_accepted", stdout=out)
+    assert "applied or declined 1 postings" in out.getvalue()
+    assert status_of(body["id"]) == "APPROVED"
+    out = StringIO()
+    call_command("relay_events", stdout=out)
+    assert out.getvalue().startswith("published ")
+    from transactions.models import OutboxEvent
+
+    assert not OutboxEvent.objects.exists()
