@@ -7,8 +7,10 @@ and the options of the apply step). Once that statement has committed the postin
 the answer is 201, and a Celery task is published to RabbitMQ to apply it. If publishing
 fails, nothing is lost: the periodic sweep finds the queued row.
 
-Apply: a worker claims the queued postings of a ledger (``FOR UPDATE SKIP LOCKED``, oldest
-first, up to ``ASYNC_BATCH_SIZE``) and applies them all in one database transaction through
+Apply: a worker takes the ledger's turn (a transaction-level advisory lock: one batch of a
+ledger at a time, so its postings apply in the order they were accepted), claims its queued
+postings (oldest first, up to ``ASYNC_BATCH_SIZE``; ``SKIP LOCKED`` leaves alone a posting that
+a commit or revert is applying) and applies them all in one database transaction through
 ``midaz_post_bulk`` (every balance of the batch locked first, in id order; each posting in soft
 mode, so a refused one writes nothing and does not stop the others): each becomes APPROVED
 (PENDING, NOTED), or DECLINED with the Midaz code of the rule it broke. The queue rows are
@@ -37,6 +39,9 @@ from transactions.models import QueuedPosting, Transaction
 logger = logging.getLogger(__name__)
 
 _BULK_SQL = "SELECT midaz_post_bulk(%s, %s::jsonb, false)"
+# One batch of a ledger at a time, so a ledger's postings are applied in the order they were
+# accepted (a second worker waits here, then takes the next batch).
+_LEDGER_TURN_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 11))"
 _CLAIM_SQL = """
     SELECT transaction_id, tx, legs, opts
       FROM transactions_queuedposting
@@ -73,6 +78,7 @@ def apply_ledger(ledger_id: uuid.UUID | str, *, batch_size: int | None = None) -
 def _apply_batch(ledger_id: str, size: int) -> int:
     with transaction.atomic():
         with connection.cursor() as cursor:
+            cursor.execute(_LEDGER_TURN_SQL, [f"apply:{ledger_id}"])
             cursor.execute(_CLAIM_SQL, [ledger_id, size])
             rows = cursor.fetchall()
         if not rows:
