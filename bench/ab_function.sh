@@ -5,6 +5,7 @@
 # alternating so that the shared machine's drift hits both alike.
 #
 #   bench/ab_function.sh REV [ROUNDS] [SECONDS]
+# AB_OPTS adds options to both calls, e.g. AB_OPTS='{"events": true}'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rev=${1:?usage: bench/ab_function.sh REV [ROUNDS] [SECONDS]}
@@ -42,7 +43,7 @@ SELECT $fn(
       'alias', '@acct' || lpad(:n::text, 4, '0'), 'key', 'default', 'amount', '0.01',
       'source', false, 'kind', 'credit', 'type', 'CREDIT', 'direction', 'credit',
       'metadata', '{}'::jsonb)),
-  jsonb_build_object('mode', 'insert', 'check_rules', true, 'now', now()));
+  jsonb_build_object('mode', 'insert', 'check_rules', true, 'now', now()) || '${AB_OPTS:-{\}}'::jsonb);
 SQL
 done
 for round in $(seq "$rounds"); do

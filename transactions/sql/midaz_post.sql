@@ -58,7 +58,9 @@ END;
 $fn$;
 
 -- The rows of a posting that need no balance lock: the transaction (inserted, or moved to its
--- new status) and the idempotency record.
+-- new status), the idempotency record and the transaction event (the outbox of
+-- transactions/events.py; none for an accepted asynchronous posting, whose event comes when a
+-- worker applies it).
 CREATE OR REPLACE FUNCTION midaz_write_head(p_tx jsonb, p_opts jsonb, p_ledger uuid,
                                             p_now timestamptz)
 RETURNS void
@@ -79,6 +81,12 @@ BEGIN
             (ledger_id, key, request_hash, transaction_id, answer_status, created_at, expires_at)
         VALUES (p_ledger, (p_opts->'idem')->>'key', (p_opts->'idem')->>'hash', (p_tx->>'id')::uuid,
                 (p_opts->'idem')->>'answer_status', p_now, ((p_opts->'idem')->>'expires_at')::timestamptz);
+    END IF;
+    IF coalesce((p_opts->>'events')::boolean, false) AND NOT p_opts ? 'accept' THEN
+        INSERT INTO transactions_outboxevent
+            (transaction_id, organization_id, ledger_id, status, created_at)
+        VALUES ((p_tx->>'id')::uuid, (p_tx->>'organization_id')::uuid, p_ledger,
+                p_tx->>'status', p_now);
     END IF;
 
 END;
@@ -429,12 +437,6 @@ BEGIN
     END IF;
     INSERT INTO transactions_operation
     SELECT * FROM jsonb_populate_recordset(NULL::transactions_operation, v_ops);
-    IF coalesce((p_opts->>'events')::boolean, false) THEN
-        INSERT INTO transactions_outboxevent
-            (transaction_id, organization_id, ledger_id, status, created_at)
-        VALUES ((p_tx->>'id')::uuid, (p_tx->>'organization_id')::uuid, v_ledger,
-                p_tx->>'status', v_now);
-    END IF;
     IF v_apply THEN
         UPDATE transactions_balance AS b
            SET available = (s.value->>'available')::numeric,
