@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 
+from midaz import metadata as metadata_store
 from midaz.api.render import json_response
 from midaz.api.views import LedgerAPIView
 from midaz.db_router import REPLICA, replica_configured
@@ -71,6 +72,11 @@ def readiness() -> tuple[bool, dict[str, dict[str, Any]]]:
         _run(_check_broker)
         if settings.CELERY_BROKER_URL
         else {"status": "skipped", "reason": "tasks run in process"}
+    )
+    checks["metadata"] = (
+        _run(metadata_store.store().ping)
+        if settings.METADATA_BACKEND != "postgres"
+        else {"status": "skipped", "reason": "metadata in PostgreSQL"}
     )
     healthy = all(c["status"] != "down" for c in checks.values())
     return healthy, checks

@@ -7,16 +7,28 @@ from typing import Any, TypeVar
 
 from django import forms
 from django.contrib.postgres.indexes import GinIndex
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from uuid_utils.compat import uuid7
+
+from midaz import metadata as metadata_store
 
 _M = TypeVar("_M", bound=models.Model)
 
 
 class AliveQuerySet(models.QuerySet[_M]):
+    """Rows of a ledger entity. With an external metadata store (``midaz.metadata``), the rows
+    a query returns get their metadata from it in one round trip per query; with the default
+    store the column already holds it and nothing happens."""
+
     def alive(self) -> AliveQuerySet[_M]:
         return self.filter(deleted_at__isnull=True)
+
+    def _fetch_all(self) -> None:
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._result_cache:
+            metadata_store.store().attach(self.model, self._result_cache)
 
 
 class AliveManager(models.Manager[_M]):
@@ -24,6 +36,13 @@ class AliveManager(models.Manager[_M]):
 
     def get_queryset(self) -> AliveQuerySet[_M]:
         return AliveQuerySet(self.model, using=self._db).filter(deleted_at__isnull=True)
+
+
+class EveryRowManager(models.Manager[_M]):
+    """Every row, soft-deleted ones included (with their metadata)."""
+
+    def get_queryset(self) -> AliveQuerySet[_M]:
+        return AliveQuerySet(self.model, using=self._db)
 
 
 class BaseModel(models.Model):
@@ -36,11 +55,29 @@ class BaseModel(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
 
     objects: Any = AliveManager()
-    all_objects: Any = models.Manager()
+    all_objects: Any = EveryRowManager()
 
     class Meta:
         abstract = True
         indexes = [GinIndex(fields=["metadata"], name="%(app_label)s_%(class)s_meta")]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """With an external metadata store, the column stays ``{}`` and the metadata is written
+        to the store in the row's database transaction: a refused store write rolls the row
+        back. A save whose ``update_fields`` leave out ``metadata`` does not touch the store."""
+        store = metadata_store.store()
+        fields = kwargs.get("update_fields")
+        if store.in_rows or (fields is not None and "metadata" not in fields):
+            super().save(*args, **kwargs)
+            return
+        metadata = self.metadata or {}
+        with transaction.atomic(using=kwargs.get("using") or "default"):
+            self.metadata = {}
+            try:
+                super().save(*args, **kwargs)
+            finally:
+                self.metadata = metadata
+            store.write(type(self), {self.pk: metadata})
 
     def touch(self) -> None:
         """Stamp ``updated_at``; a row being inserted gets the same instant as ``created_at``."""

@@ -193,11 +193,14 @@ TRANSACTION_EVENTS_EXCHANGE = env.str(
 
 # --- Metadata store ---------------------------------------------------------------------------
 
-METADATA_BACKEND = env.str("METADATA_BACKEND", default="postgres")
+# postgres: the jsonb column next to each row; mongodb: one collection per entity kind, as
+# Midaz does (midaz/metadata.py). MONGO_URL names the database in its path (default "midaz").
+METADATA_BACKEND = env.str("METADATA_BACKEND", default="postgres").lower()
 MONGO_URL = env.str("MONGO_URL", default="")
-if METADATA_BACKEND != "postgres":
-    # The MongoDB adapter is planned (issue #6); refuse rather than silently ignore the choice.
-    raise ImproperlyConfigured("METADATA_BACKEND supports only 'postgres' in this version")
+if METADATA_BACKEND not in {"postgres", "mongodb"}:
+    raise ImproperlyConfigured("METADATA_BACKEND must be 'postgres' or 'mongodb'")
+if METADATA_BACKEND == "mongodb" and not MONGO_URL:
+    raise ImproperlyConfigured("METADATA_BACKEND=mongodb needs MONGO_URL")
 
 # --- API --------------------------------------------------------------------------------------
 

@@ -1,13 +1,14 @@
 """Metadata indexes (MIDAZ_API.md §5): real PostgreSQL expression indexes on one metadata key
 of an entity's table, so that ``metadata.<key>=<value>`` filters on large tables are index
-scans.
+scans. With ``METADATA_BACKEND=mongodb`` the index is built in MongoDB instead, on
+``metadata.<key>`` of the entity's collection, as Midaz does.
 
 Each index is ``((metadata ->> '<key>'))`` on the live rows (``deleted_at IS NULL``, as every
 read filters), restricted to the rows that have the key when ``sparse``, and ``UNIQUE`` when
 asked. It is built and dropped ``CONCURRENTLY``: postings and other writes go on while it is
-built. ``midaz.api.query.filter_common`` writes the metadata filter so that the planner can
-use it (``metadata ? key AND metadata ->> key = value``, beside the ``@>`` that keeps the
-documented string semantics).
+built. ``midaz.metadata.PostgresMetadataStore.filter`` writes the metadata filter so that the
+planner can use it (``metadata ? key AND metadata ->> key = value``, beside the ``@>`` that
+keeps the documented string semantics).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from django.apps import apps
 from django.db import DatabaseError, connection, models, transaction
 
+from midaz import metadata as metadata_store
 from midaz.exceptions import Conflict, LedgerError, ValidationFailed, not_found
 from onboarding.models import MetadataIndex
 
@@ -107,6 +109,24 @@ def index_create(*, entity_name: str, key: str, unique: bool, sparse: bool) -> M
             entity_type="MetadataIndex",
         )
     name = index_name(entity_name, key)
+    store = metadata_store.store()
+    if isinstance(store, metadata_store.MongoMetadataStore):
+        _build_in_mongodb(store, model, key, unique=unique, sparse=sparse)
+    else:
+        _build_in_postgres(model, name, key, unique=unique, sparse=sparse)
+    with transaction.atomic():
+        return MetadataIndex.objects.create(
+            entity_name=entity_name,
+            metadata_key=key,
+            index_name=name,
+            unique=unique,
+            sparse=sparse,
+        )
+
+
+def _build_in_postgres(
+    model: type[models.Model], name: str, key: str, *, unique: bool, sparse: bool
+) -> None:
     table = model._meta.db_table
     literal = key  # checked by check_key: letters, digits and '_' only
     where = "deleted_at IS NULL" + (f" AND metadata ? '{literal}'" if sparse else "")
@@ -123,20 +143,34 @@ def index_create(*, entity_name: str, key: str, unique: bool, sparse: bool) -> M
         # A failed concurrent build leaves an invalid index behind: drop it.
         with connection.cursor() as cursor:
             cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(name)}")
-        raise LedgerError(
-            f"The index could not be built: {exc.__cause__ or exc}".strip(),
-            code="0136",
-            entity_type="MetadataIndex",
-            status=422 if unique else 500,
-        ) from exc
-    with transaction.atomic():
-        return MetadataIndex.objects.create(
-            entity_name=entity_name,
-            metadata_key=key,
-            index_name=name,
-            unique=unique,
-            sparse=sparse,
-        )
+        raise _build_failed(exc, unique) from exc
+
+
+def _build_in_mongodb(
+    store: metadata_store.MongoMetadataStore,
+    model: type[models.Model],
+    key: str,
+    *,
+    unique: bool,
+    sparse: bool,
+) -> None:
+    """The index Midaz builds: ``metadata.<key>`` ascending on the entity's collection (MongoDB
+    builds it without blocking writes). A unique one that meets duplicates is not left behind."""
+    from pymongo.errors import PyMongoError
+
+    try:
+        store.create_index(model, key, unique=unique, sparse=sparse)
+    except PyMongoError as exc:
+        raise _build_failed(exc, unique) from exc
+
+
+def _build_failed(exc: Exception, unique: bool) -> LedgerError:
+    return LedgerError(
+        f"The index could not be built: {exc.__cause__ or exc}".strip(),
+        code="0136",
+        entity_type="MetadataIndex",
+        status=422 if unique else 500,
+    )
 
 
 def index_list(entity_name: str | None = None) -> list[dict[str, Any]]:
@@ -148,7 +182,12 @@ def index_list(entity_name: str | None = None) -> list[dict[str, Any]]:
         rows = rows.filter(entity_name=entity_name)
     indexes = list(rows)
     scans: dict[str, int] = {}
-    if indexes:
+    store = metadata_store.store()
+    if isinstance(store, metadata_store.MongoMetadataStore):
+        for i in indexes:
+            used = store.index_accesses(check_entity(i.entity_name))
+            scans[i.index_name] = used.get(store.index_name(i.metadata_key), 0)
+    elif indexes:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT indexrelname, idx_scan FROM pg_stat_user_indexes "
@@ -166,6 +205,10 @@ def index_drop(*, entity_name: str, key: str) -> None:
     index = MetadataIndex.objects.filter(entity_name=entity_name, metadata_key=key).first()
     if index is None:
         raise not_found("0133", "MetadataIndex", f"No metadata index on '{key}' for {entity_name}.")
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(index.index_name)}")
+    store = metadata_store.store()
+    if isinstance(store, metadata_store.MongoMetadataStore):
+        store.drop_index(check_entity(entity_name), key)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(index.index_name)}")
     index.delete()

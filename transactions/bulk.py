@@ -21,6 +21,7 @@ gets the stored answer back, item by item.
 from __future__ import annotations
 
 import hashlib
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from django.utils import timezone
 from midaz.api import render
 from midaz.exceptions import Conflict, LedgerError
 from onboarding.models import Ledger
+from transactions import posting_metadata
 from transactions.models import BulkRecord
 from transactions.posting import (
     Idempotency,
@@ -147,23 +149,29 @@ def bulk_post(
             raise _refused(index, error)
         answers[index] = _item_error(index, error)
 
-    with transaction.atomic():
+    with transaction.atomic(), ExitStack() as external:
         stored = _stored(ledger, idempotency)
         if stored is not None:
             return stored
+        sent = [
+            external.enter_context(posting_metadata.externalized(transaction_row(p.tx), p.legs))
+            for _, p in prepared
+        ]
         results = (
             _call_bulk(
                 ledger.id,
                 [
-                    {"tx": transaction_row(p.tx), "legs": p.legs, "opts": p.opts}
-                    for _, p in prepared
+                    {"tx": s.row, "legs": s.legs, "opts": p.opts}
+                    for s, (_, p) in zip(sent, prepared, strict=True)
                 ],
                 atomic,
             )
             if prepared
             else []
         )
-        for (index, item_prepared), result in zip(prepared, results, strict=False):
+        for n, ((index, item_prepared), result) in enumerate(zip(prepared, results, strict=False)):
+            if "error" in result or "replay" in result:
+                sent[n].discard()
             if "error" in result:
                 refusal = LedgerError(
                     result["error"]["detail"],

@@ -28,7 +28,7 @@ from uuid_utils.compat import uuid7
 from midaz.exceptions import BusinessRuleViolation, Conflict, LedgerError, not_found
 from onboarding import ledger_settings
 from onboarding.models import Ledger
-from transactions import asynchronous, route_check
+from transactions import asynchronous, posting_metadata, route_check
 from transactions.conversion import (
     Conversion,
     conversions,
@@ -537,12 +537,16 @@ def transaction_create(
     prepared = prepare(
         ledger, spec, kind=kind, idempotency=idempotency, parent_id=parent_id, accept=accept
     )
-    if connection.in_atomic_block:
-        # Inside a caller's transaction (a revert): a savepoint keeps a refusal from poisoning it.
-        with transaction.atomic():
-            result = _call_post(transaction_row(prepared.tx), prepared.legs, prepared.opts)
-    else:
-        result = _call_post(transaction_row(prepared.tx), prepared.legs, prepared.opts)
+    with posting_metadata.externalized(transaction_row(prepared.tx), prepared.legs) as sent:
+        if connection.in_atomic_block:
+            # Inside a caller's transaction (a revert): a savepoint keeps a refusal from
+            # poisoning it.
+            with transaction.atomic():
+                result = _call_post(sent.row, sent.legs, prepared.opts)
+        else:
+            result = _call_post(sent.row, sent.legs, prepared.opts)
+        if "replay" in result:
+            sent.discard()
     body = answer(prepared, result)
     if "accepted" in result:
         if connection.in_atomic_block:
@@ -640,8 +644,10 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
             "events": settings.TRANSACTION_EVENTS_ENABLED,
         }
         # The new operations carry the time of the commit or cancel, not the hold's.
-        row = {**transaction_row(tx), "created_at": now}
-        _call_post(row, legs, opts)
+        with posting_metadata.externalized(
+            {**transaction_row(tx), "created_at": now}, legs, transaction_metadata=False
+        ) as sent:
+            _call_post(sent.row, sent.legs, opts)
         return transaction_out(tx, tx.operations.order_by("created_at", "id"))
 
 

@@ -14,9 +14,9 @@ from typing import Any, Protocol, TypeVar
 import orjson
 from django.conf import settings
 from django.db.models import QuerySet
-from django.db.models.fields.json import KeyTextTransform
 from django.http import QueryDict
 
+from midaz import metadata as metadata_store
 from midaz.exceptions import ValidationFailed
 
 NAME_FILTER_MAX = 256
@@ -209,17 +209,7 @@ def filter_common(qs: QuerySet[M], query: ListQuery) -> QuerySet[M]:
     if query.end is not None:
         qs = qs.filter(created_at__lte=query.end)
     if query.metadata:
-        # ``@>`` keeps the documented semantics (string values match exactly) and can use the
-        # GIN index; ``? key`` and ``->> key = value`` let the planner use a metadata index of
-        # ``onboarding.metadata_indexes`` (an expression index on ``metadata ->> key``).
-        qs = qs.filter(metadata__contains=query.metadata)
-        for n, (key, value) in enumerate(query.metadata.items()):
-            alias = f"_metadata_{n}"
-            qs = (
-                qs.filter(metadata__has_key=key)
-                .alias(**{alias: KeyTextTransform(key, "metadata")})
-                .filter(**{alias: value})
-            )
+        qs = metadata_store.store().filter(qs, query.metadata)
     return qs
 
 

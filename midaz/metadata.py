@@ -1,0 +1,333 @@
+"""Where entity metadata lives: the row's ``jsonb`` column (default) or MongoDB (optional).
+
+``METADATA_BACKEND=postgres`` keeps metadata in the ``metadata`` column of each row, so it
+commits atomically with its entity and is filtered in SQL. ``METADATA_BACKEND=mongodb`` with
+``MONGO_URL`` keeps it in MongoDB instead, as Midaz does: one collection per entity kind (the
+model name in lower case: ``organization``, ``account``, ``transaction``, ``operationroute``,
+...), one document per entity ``{entity_id, entity_name, metadata, created_at, updated_at}``.
+The column then stays ``{}``.
+
+Both backends sit behind :class:`MetadataStore`; the rest of the code meets it in four places:
+
+- :meth:`midaz.models.BaseModel.save` writes an entity's metadata to an external store in the
+  database transaction of the row (so a refused store write rolls the row back);
+- :class:`midaz.models.AliveQuerySet` attaches the stored metadata to the rows a query returns
+  (model instances and ``values()`` dicts alike), one store round trip per query;
+- the posting path, which writes its rows in SQL, writes the metadata of the transaction and of
+  its operations through :meth:`MetadataStore.write` before the SQL runs (and removes it again
+  when the posting is refused or is a replay);
+- ``metadata.<key>=value`` list filters go through :meth:`MetadataStore.filter`.
+
+Across two stores nothing is atomic: the document is written before the PostgreSQL commit, so a
+commit that fails afterwards leaves an orphan document that no read can reach (reads start from
+PostgreSQL rows). Never the other way round: an entity is never committed without its metadata.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+
+Metadata = dict[str, Any]
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+class MetadataStore(ABC):
+    """The metadata of ledger entities, by model and entity id."""
+
+    #: True when the row's own ``metadata`` column is the store (nothing to attach or write).
+    in_rows: bool = True
+    name: str = ""
+
+    @abstractmethod
+    def write(self, model: type[Model], items: Mapping[uuid.UUID, Metadata]) -> None:
+        """Replaces the metadata of each entity (``{}`` clears it)."""
+
+    @abstractmethod
+    def read(self, model: type[Model], ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Metadata]:
+        """The metadata of these entities; an entity the store knows nothing of is absent."""
+
+    @abstractmethod
+    def remove(self, model: type[Model], ids: Iterable[uuid.UUID]) -> None:
+        """Forgets the metadata of these entities."""
+
+    @abstractmethod
+    def filter(self, qs: QuerySet[Any], filters: Mapping[str, str]) -> QuerySet[Any]:
+        """Narrows ``qs`` to the entities whose metadata has every ``key: value`` (string
+        values match exactly: a stored number 7 does not match ``"7"``)."""
+
+    def ping(self) -> None:  # noqa: B027 - the column needs no check of its own
+        """Raises when the store does not answer (readiness)."""
+
+    def attach(self, model: type[Model], rows: list[Any]) -> None:
+        """Puts the stored metadata on rows just read from PostgreSQL: model instances or
+        ``values()`` dicts that carry both ``id`` and ``metadata``. A row the store knows
+        nothing of keeps what its column holds (metadata written before a switch of backend)."""
+        if self.in_rows or not rows:
+            return
+        first = rows[0]
+        if isinstance(first, dict):
+            if "metadata" not in first or "id" not in first:
+                return
+            found = self.read(model, [row["id"] for row in rows])
+            for row in rows:
+                if row["id"] in found:
+                    row["metadata"] = found[row["id"]]
+        elif isinstance(first, model):
+            found = self.read(model, [row.pk for row in rows])
+            for row in rows:
+                if row.pk in found:
+                    row.metadata = found[row.pk]
+
+
+class PostgresMetadataStore(MetadataStore):
+    """The default: the ``metadata`` jsonb column next to each row (GIN-indexed on most
+    tables; expression indexes per key through ``/v1/settings/metadata-indexes``)."""
+
+    in_rows = True
+    name = "postgres"
+
+    def write(self, model: type[Model], items: Mapping[uuid.UUID, Metadata]) -> None:
+        manager = model._base_manager
+        for entity_id, metadata in items.items():
+            manager.filter(pk=entity_id).update(metadata=metadata)
+
+    def read(self, model: type[Model], ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Metadata]:
+        rows = model._base_manager.filter(pk__in=list(ids)).values_list("pk", "metadata")
+        return {pk: metadata for pk, metadata in rows if metadata}
+
+    def remove(self, model: type[Model], ids: Iterable[uuid.UUID]) -> None:
+        model._base_manager.filter(pk__in=list(ids)).update(metadata={})
+
+    def filter(self, qs: QuerySet[Any], filters: Mapping[str, str]) -> QuerySet[Any]:
+        if not filters:
+            return qs
+        # ``@>`` keeps the string semantics and can use the GIN index; ``? key`` and
+        # ``->> key = value`` let the planner use a per-key expression index
+        # (``onboarding.metadata_indexes``: an index on ``metadata ->> key``).
+        qs = qs.filter(metadata__contains=dict(filters))
+        for n, (key, value) in enumerate(filters.items()):
+            alias = f"_metadata_{n}"
+            qs = (
+                qs.filter(metadata__has_key=key)
+                .alias(**{alias: KeyTextTransform(key, "metadata")})
+                .filter(**{alias: value})
+            )
+        return qs
+
+
+def _to_bson(value: Any) -> Any:
+    """BSON has no arbitrary-precision number: an exact decimal, or an integer beyond 64 bits,
+    is stored as Decimal128 (34 significant digits)."""
+    from bson.decimal128 import Decimal128
+
+    if isinstance(value, dict):
+        return {k: _to_bson(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_bson(v) for v in value]
+    if isinstance(value, Decimal):
+        return Decimal128(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        return Decimal128(Decimal(value))
+    return value
+
+
+def _from_bson(value: Any) -> Any:
+    from bson.decimal128 import Decimal128
+
+    if isinstance(value, dict):
+        return {k: _from_bson(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_bson(v) for v in value]
+    if isinstance(value, Decimal128):
+        exact = value.to_decimal()
+        return int(exact) if exact == exact.to_integral_value() else float(exact)
+    return value
+
+
+class MongoMetadataStore(MetadataStore):
+    """Metadata in MongoDB (pymongo), laid out as Midaz lays it out.
+
+    Each collection gets a unique index on ``entity_id`` the first time this process uses it.
+    Writes use write concern ``majority``: a document is acknowledged once a majority of the
+    replica set holds it (the only node, on a standalone server).
+    """
+
+    in_rows = False
+    name = "mongodb"
+
+    def __init__(self, client: Any, database: str) -> None:
+        from pymongo import WriteConcern
+
+        self._db = client.get_database(database, write_concern=WriteConcern(w="majority"))
+        self._ready: set[str] = set()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def collection_name(model: type[Model]) -> str:
+        return model._meta.object_name.lower()  # type: ignore[union-attr]
+
+    def collection(self, model: type[Model]) -> Any:
+        name = self.collection_name(model)
+        coll = self._db[name]
+        if name not in self._ready:
+            with self._lock:
+                if name not in self._ready:
+                    coll.create_index("entity_id", unique=True, name="entity_id_1")
+                    self._ready.add(name)
+        return coll
+
+    def write(self, model: type[Model], items: Mapping[uuid.UUID, Metadata]) -> None:
+        from pymongo import UpdateOne
+
+        if not items:
+            return
+        now = datetime.now(UTC)
+        entity_name = model._meta.object_name
+        requests = [
+            UpdateOne(
+                {"entity_id": str(entity_id)},
+                {
+                    "$set": {
+                        "entity_name": entity_name,
+                        "metadata": _to_bson(dict(metadata)),
+                        "updated_at": now,
+                    },
+                    "$setOnInsert": {"created_at": now},
+                },
+                upsert=True,
+            )
+            for entity_id, metadata in items.items()
+        ]
+        self.collection(model).bulk_write(requests, ordered=False)
+
+    def read(self, model: type[Model], ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Metadata]:
+        keys = [str(i) for i in ids]
+        if not keys:
+            return {}
+        cursor = self.collection(model).find(
+            {"entity_id": {"$in": keys}}, {"_id": 0, "entity_id": 1, "metadata": 1}
+        )
+        return {
+            uuid.UUID(doc["entity_id"]): _from_bson(doc.get("metadata") or {}) for doc in cursor
+        }
+
+    def remove(self, model: type[Model], ids: Iterable[uuid.UUID]) -> None:
+        keys = [str(i) for i in ids]
+        if keys:
+            self.collection(model).delete_many({"entity_id": {"$in": keys}})
+
+    def matching_ids(self, model: type[Model], filters: Mapping[str, str]) -> list[uuid.UUID]:
+        query = {f"metadata.{key}": value for key, value in filters.items()}
+        cursor = self.collection(model).find(query, {"_id": 0, "entity_id": 1})
+        return [uuid.UUID(doc["entity_id"]) for doc in cursor]
+
+    def filter(self, qs: QuerySet[Any], filters: Mapping[str, str]) -> QuerySet[Any]:
+        """The entity ids come from MongoDB, then PostgreSQL applies every other filter and
+        the page (Midaz does the same). A filter that matches millions of entities makes a
+        large ``IN`` list: index the key (``/v1/settings/metadata-indexes``) and keep such
+        filters selective."""
+        if not filters:
+            return qs
+        return qs.filter(pk__in=self.matching_ids(qs.model, filters))
+
+    def ping(self) -> None:
+        self._db.command("ping")
+
+    # --- indexes (the /v1/settings/metadata-indexes API on this backend) -------------------
+
+    @staticmethod
+    def index_name(key: str) -> str:
+        """MongoDB's own name of an ascending index on ``metadata.<key>``."""
+        return f"metadata.{key}_1"
+
+    def create_index(self, model: type[Model], key: str, *, unique: bool, sparse: bool) -> None:
+        self.collection(model).create_index(
+            [(f"metadata.{key}", 1)], name=self.index_name(key), unique=unique, sparse=sparse
+        )
+
+    def drop_index(self, model: type[Model], key: str) -> None:
+        self.collection(model).drop_index(self.index_name(key))
+
+    def index_accesses(self, model: type[Model]) -> dict[str, int]:
+        """Uses of each index of the entity's collection since the server started
+        (``$indexStats``); empty where the server does not report them."""
+        from pymongo.errors import PyMongoError
+
+        try:
+            stats = self.collection(model).aggregate([{"$indexStats": {}}])
+            return {s["name"]: int(s["accesses"]["ops"]) for s in stats}
+        except (PyMongoError, NotImplementedError, KeyError):
+            return {}
+
+    def indexes(self, model: type[Model]) -> list[dict[str, Any]]:
+        """The metadata indexes of the entity's collection: ``{key, unique, sparse}``."""
+        found = []
+        for name, info in self.collection(model).index_information().items():
+            fields = [field for field, _ in info.get("key", [])]
+            if len(fields) == 1 and fields[0].startswith("metadata."):
+                found.append(
+                    {
+                        "name": name,
+                        "key": fields[0][len("metadata.") :],
+                        "unique": bool(info.get("unique")),
+                        "sparse": bool(info.get("sparse")),
+                    }
+                )
+        return found
+
+
+_stores: dict[tuple[str, str], MetadataStore] = {}
+_stores_lock = threading.Lock()
+_override: list[MetadataStore] = []
+
+
+def _build(backend: str, url: str) -> MetadataStore:
+    if backend == "postgres":
+        return PostgresMetadataStore()
+    if backend == "mongodb":
+        if not url:
+            raise ImproperlyConfigured("METADATA_BACKEND=mongodb needs MONGO_URL")
+        from pymongo import MongoClient
+
+        client: Any = MongoClient(
+            url, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, tz_aware=True
+        )
+        database = client.get_default_database(default="midaz").name
+        return MongoMetadataStore(client, database)
+    raise ImproperlyConfigured(f"METADATA_BACKEND must be 'postgres' or 'mongodb', not {backend!r}")
+
+
+def store() -> MetadataStore:
+    """The configured store (one per process and configuration)."""
+    if _override:
+        return _override[-1]
+    key = (settings.METADATA_BACKEND, settings.MONGO_URL)
+    found = _stores.get(key)
+    if found is None:
+        with _stores_lock:
+            found = _stores.get(key) or _build(*key)
+            _stores[key] = found
+    return found
+
+
+@contextmanager
+def using(chosen: MetadataStore) -> Iterator[MetadataStore]:
+    """Runs the block with ``chosen`` as the store of this process (tests)."""
+    _override.append(chosen)
+    try:
+        yield chosen
+    finally:
+        _override.pop()
