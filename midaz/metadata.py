@@ -55,9 +55,14 @@ class MetadataStore(ABC):
     def write(self, model: type[Model], items: Mapping[uuid.UUID, Metadata]) -> None:
         """Replaces the metadata of each entity (``{}`` clears it)."""
 
+    def write_new(self, model: type[Model], items: Mapping[uuid.UUID, Metadata]) -> None:
+        """Like :meth:`write`, for entities that have no metadata yet (a new posting's)."""
+        self.write(model, items)
+
     @abstractmethod
     def read(self, model: type[Model], ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Metadata]:
-        """The metadata of these entities; an entity the store knows nothing of is absent."""
+        """The metadata of these entities. An entity without metadata maps to ``{}`` or is
+        absent; one the store has no record of is absent."""
 
     @abstractmethod
     def remove(self, model: type[Model], ids: Iterable[uuid.UUID]) -> None:
@@ -190,18 +195,14 @@ class MongoMetadataStore(MetadataStore):
         return coll
 
     def write(self, model: type[Model], items: Mapping[uuid.UUID, Metadata]) -> None:
-        from pymongo import UpdateOne
-
-        if not items:
-            return
         now = datetime.now(UTC)
-        entity_name = model._meta.object_name
-        requests = [
-            UpdateOne(
+        coll = self.collection(model)
+        for entity_id, metadata in items.items():
+            coll.update_one(
                 {"entity_id": str(entity_id)},
                 {
                     "$set": {
-                        "entity_name": entity_name,
+                        "entity_name": model._meta.object_name,
                         "metadata": _to_bson(dict(metadata)),
                         "updated_at": now,
                     },
@@ -209,9 +210,25 @@ class MongoMetadataStore(MetadataStore):
                 },
                 upsert=True,
             )
-            for entity_id, metadata in items.items()
-        ]
-        self.collection(model).bulk_write(requests, ordered=False)
+
+    def write_new(self, model: type[Model], items: Mapping[uuid.UUID, Metadata]) -> None:
+        """One round trip for the documents of entities made just now (a posting's)."""
+        if not items:
+            return
+        now = datetime.now(UTC)
+        self.collection(model).insert_many(
+            [
+                {
+                    "entity_id": str(entity_id),
+                    "entity_name": model._meta.object_name,
+                    "metadata": _to_bson(dict(metadata)),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for entity_id, metadata in items.items()
+            ],
+            ordered=False,
+        )
 
     def read(self, model: type[Model], ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Metadata]:
         keys = [str(i) for i in ids]

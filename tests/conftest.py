@@ -20,6 +20,8 @@ from django.test import Client
 
 from tests.helpers import Api
 
+pytest_plugins = ["tests.metadata_backends"]
+
 
 @pytest.fixture
 def api(client: Client) -> Api:

@@ -71,10 +71,10 @@ def externalized(
     written = Written()
     tx_id = uuid.UUID(str(tx_row["id"]))
     if transaction_metadata and tx_row.get("metadata"):
-        store.write(Transaction, {tx_id: tx_row["metadata"]})
+        store.write_new(Transaction, {tx_id: tx_row["metadata"]})
         written.transaction_ids.append(tx_id)
     operations = {uuid.UUID(leg["op"]): leg["metadata"] for leg in legs if leg.get("metadata")}
-    store.write(Operation, operations)
+    store.write_new(Operation, operations)
     written.operation_ids.extend(operations)
     sent = Sent(
         {**tx_row, "metadata": {}},

@@ -42,8 +42,27 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
         return error_response(LedgerError(str(exc.detail), code="0043"))
     if isinstance(exc, Http404 | drf_exceptions.NotFound):
         return error_response(LedgerError("The requested route was not found.", code="0484"))
+    if _metadata_store_failed(exc):
+        logger.error("the metadata store failed", exc_info=exc)
+        return error_response(
+            LedgerError(
+                "The metadata store is unavailable; nothing was written. Try again later.",
+                code="0046",
+                status=503,
+            )
+        )
     logger.exception("unhandled error", exc_info=exc)
     return error_response(LedgerError("internal error", code="0046"))
+
+
+def _metadata_store_failed(exc: Exception) -> bool:
+    """A MongoDB error (``METADATA_BACKEND=mongodb``): the request's database transaction has
+    rolled back, so the client may retry."""
+    try:
+        from pymongo.errors import PyMongoError
+    except ImportError:  # pragma: no cover - pymongo is a pinned dependency
+        return False
+    return isinstance(exc, PyMongoError)
 
 
 @csrf_exempt
