@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from midaz.exceptions import BusinessRuleViolation, ValidationFailed, not_found
 from midaz.lookup import conflicts
-from onboarding import ledger_settings
+from onboarding import alias_directory, ledger_settings
 from onboarding.models import Account, AccountType, Asset, Ledger, Organization, Portfolio, Segment
 
 CONFLICTS = {
@@ -430,6 +430,7 @@ def _holder(
 
 def account_save(account: Account) -> Account:
     """Inserts a built account. Raises 0020 (alias taken)."""
+    alias_directory.forget(account.ledger_id, account.alias)
     return _save(account)
 
 
@@ -469,3 +470,4 @@ def account_check_deletable(account: Account) -> None:
 
 def account_soft_delete(account: Account) -> None:
     _soft_delete(account)
+    alias_directory.forget(account.ledger_id, account.alias)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from midaz.exceptions import BusinessRuleViolation, LedgerError, ValidationFailed, not_found
-from onboarding.models import Account
+from onboarding import alias_directory
 from transactions.models import OperationRoute, TransactionRoute
 from transactions.resolve import Leg
 from transactions.spec import TransactionSpec
@@ -117,7 +117,9 @@ def check(
                 raise _refuse(
                     "0151", "A bidirectional route needs both a debit and a credit entry."
                 )
-    types = _account_types(ledger_id, sources + destinations)
+    types = _account_types(
+        ledger_id, sources + destinations, {**source_routes, **destination_routes}
+    )
     rubrics: dict[tuple[bool, int], Rubric] = {}
     for leg in sources + (destinations if check_destinations else []):
         allowed = source_routes if leg.is_source else destination_routes
@@ -148,11 +150,18 @@ def check(
     return rubrics
 
 
-def _account_types(ledger_id: Any, legs: list[Leg]) -> dict[str, str]:
-    aliases = {leg.entry.account_alias for leg in legs}
-    return dict(
-        Account.objects.filter(ledger_id=ledger_id, alias__in=aliases).values_list("alias", "type")
-    )
+def _account_types(
+    ledger_id: Any, legs: list[Leg], routes: dict[uuid.UUID, OperationRoute]
+) -> dict[str, str]:
+    """The account types that an ``account_type`` rule of the legs' routes needs (through the
+    alias cache); none asked when no route has such a rule."""
+    aliases = {
+        leg.entry.account_alias
+        for leg in legs
+        if leg.entry.route_id in routes
+        and (routes[leg.entry.route_id].account or {}).get("ruleType") == "account_type"
+    }
+    return alias_directory.account_types(ledger_id, aliases) if aliases else {}
 
 
 def _check_account(route: OperationRoute, alias: str, types: dict[str, str]) -> None:
