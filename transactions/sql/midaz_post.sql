@@ -92,7 +92,63 @@ BEGIN
 END;
 $fn$;
 
-CREATE OR REPLACE FUNCTION midaz_post(p_tx jsonb, p_legs jsonb, p_opts jsonb)
+-- Locks the balances that legs name (alias and key), with the overdraft companions of their
+-- accounts, FOR UPDATE in id order, so that two postings (or bulks) never deadlock.
+-- p_legs  the legs of one posting, or of every posting of a bulk
+-- returns {"index": {"alias#key": balance row}, "state": {balance id: {available, on_hold,
+--          version, overdraft_used}}, "ids": [balance id]}
+-- The aliases travel as an array so that the lookup is an index scan on (ledger, alias, key)
+-- whatever the size of the ledger (a join against jsonb_array_elements was planned as a
+-- sequential scan of every balance), and the lookup is planned for its actual values on every
+-- call (EXECUTE): a cached generic plan cannot use the alias list as an index condition and
+-- read every balance of the ledger (the benchmark found ~2,000 index entries read per posting).
+CREATE OR REPLACE FUNCTION midaz_lock_balances(p_ledger uuid, p_legs jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_aliases text[];
+    v_pairs text[];
+    v_result jsonb;
+BEGIN
+    SELECT array_agg(DISTINCT l->>'alias'), array_agg(DISTINCT (l->>'alias') || '#' || (l->>'key'))
+      INTO v_aliases, v_pairs
+      FROM jsonb_array_elements(p_legs) AS l;
+    EXECUTE
+        'SELECT jsonb_build_object(
+                    ''index'', coalesce(jsonb_object_agg(b.alias || ''#'' || b.key, to_jsonb(b)), ''{}''),
+                    ''state'', coalesce(jsonb_object_agg(b.id, jsonb_build_object(
+                        ''available'', b.available, ''on_hold'', b.on_hold, ''version'', b.version,
+                        ''overdraft_used'', b.overdraft_used)), ''{}''),
+                    ''ids'', coalesce(jsonb_agg(b.id), ''[]''))
+           FROM (SELECT b.id, b.account_id, b.alias, b.key, b.asset_code, b.available,
+                        b.on_hold, b.version, b.overdraft_used, b.account_type,
+                        b.allow_sending, b.allow_receiving, b.direction, b.settings
+                   FROM transactions_balance b
+                  WHERE b.ledger_id = $1
+                    AND b.alias = ANY ($2)
+                    AND (b.alias || ''#'' || b.key = ANY ($3) OR b.key = ''overdraft'')
+                    AND b.deleted_at IS NULL
+                  ORDER BY b.id
+                    FOR UPDATE) AS b'
+        INTO v_result
+        USING p_ledger, v_aliases, v_pairs;
+    RETURN v_result;
+END;
+$fn$;
+
+-- (An earlier form of the bulk passed the state as a jsonb map: gone.)
+DROP FUNCTION IF EXISTS midaz_post_ctx(jsonb, jsonb, jsonb, jsonb, jsonb);
+
+-- One posting. In a bulk, midaz_post_bulk has locked every balance already and passes them:
+-- p_index ("alias#key" -> balance row), p_pos (balance id -> its place in p_state) and p_state
+-- (the state each balance is in after the bulk's earlier postings: an array, which the bulk
+-- updates in place, where a jsonb map would be rebuilt whole for every posting). The posting is
+-- then checked and computed against them and nothing is written but its head (transaction row,
+-- idempotency record, event); the answer also carries "rows" (its operation rows) and "state"
+-- (the new state of its balances), for the bulk to write once for all its postings.
+CREATE OR REPLACE FUNCTION midaz_post_ctx(p_tx jsonb, p_legs jsonb, p_opts jsonb,
+                                          p_index jsonb, p_pos jsonb, p_state jsonb[])
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $fn$
@@ -122,9 +178,9 @@ DECLARE
     v_wanted int;
     v_found int := 0;
     v_settings jsonb;
-    v_aliases text[];
     v_pairs text[];
-    v_ids uuid[] := '{}';
+    v_locked jsonb;
+    v_in_bulk boolean := p_index IS NOT NULL;
     v_routes boolean := coalesce((p_opts->>'routes')::boolean, false);
     v_od numeric;
     v_new_od numeric;
@@ -189,41 +245,26 @@ BEGIN
         PERFORM midaz_write_head(p_tx, p_opts, v_ledger, v_now);
     END IF;
 
-    -- 2. Lock every involved balance, in id order, so that two postings never deadlock. The
-    --    aliases travel as an array so that the lookup is an index scan on (ledger, alias, key)
-    --    whatever the size of the ledger (a join against jsonb_array_elements was planned as a
-    --    sequential scan of every balance).
-    SELECT array_agg(DISTINCT l->>'alias'), array_agg(DISTINCT (l->>'alias') || '#' || (l->>'key'))
-      INTO v_aliases, v_pairs
+    -- 2. Every involved balance, locked in id order (midaz_lock_balances); in a bulk, taken
+    --    from what the bulk locked, with the state its earlier postings left.
+    SELECT array_agg(DISTINCT (l->>'alias') || '#' || (l->>'key')) INTO v_pairs
       FROM jsonb_array_elements(p_legs) AS l;
     v_wanted := cardinality(v_pairs);
-    --    The lookup is planned for its actual values on every call (EXECUTE): a cached
-    --    generic plan cannot use the alias list as an index condition and read every balance
-    --    of the ledger (the benchmark found ~2,000 index entries read per posting).
-    --    The accounts' overdraft companions (key 'overdraft') are locked in the same pass, so
-    --    a draw or a repayment finds its companion already held, in the same id order.
-    FOR v_bal IN EXECUTE
-        'SELECT b.id, b.account_id, b.alias, b.key, b.asset_code, b.available, b.on_hold,
-                b.version, b.overdraft_used, b.account_type, b.allow_sending, b.allow_receiving,
-                b.direction, b.settings
-           FROM transactions_balance b
-          WHERE b.ledger_id = $1
-            AND b.alias = ANY ($2)
-            AND (b.alias || ''#'' || b.key = ANY ($3) OR b.key = ''overdraft'')
-            AND b.deleted_at IS NULL
-          ORDER BY b.id
-            FOR UPDATE'
-        USING v_ledger, v_aliases, v_pairs
-    LOOP
-        IF (v_bal.alias || '#' || v_bal.key) = ANY (v_pairs) THEN
-            v_found := v_found + 1;
-        END IF;
-        v_ids := v_ids || v_bal.id;
-        v_index := v_index || jsonb_build_object(v_bal.alias || '#' || v_bal.key, to_jsonb(v_bal));
-        v_state := v_state || jsonb_build_object(v_bal.id::text, jsonb_build_object(
-            'available', v_bal.available, 'on_hold', v_bal.on_hold, 'version', v_bal.version,
-            'overdraft_used', v_bal.overdraft_used));
-    END LOOP;
+    IF v_in_bulk THEN
+        SELECT coalesce(jsonb_object_agg(k, p_index->k), '{}') INTO v_index
+          FROM (SELECT unnest(v_pairs) AS k
+                UNION SELECT DISTINCT (l->>'alias') || '#overdraft'
+                        FROM jsonb_array_elements(p_legs) AS l) AS wanted
+         WHERE p_index ? k;
+        SELECT coalesce(jsonb_object_agg(b->>'id', p_state[(p_pos->>(b->>'id'))::int]), '{}')
+          INTO v_state
+          FROM jsonb_each(v_index) AS e(k, b);
+    ELSE
+        v_locked := midaz_lock_balances(v_ledger, p_legs);
+        v_index := v_locked->'index';
+        v_state := v_locked->'state';
+    END IF;
+    SELECT count(*) INTO v_found FROM unnest(v_pairs) AS k WHERE v_index ? k;
     IF v_found <> v_wanted THEN
         RETURN midaz_refuse('0019', v_soft, (
             SELECT 'No balance found for ' || string_agg(DISTINCT (l->>'alias') || ' (' || (l->>'key') || ')', ', ')
@@ -332,7 +373,8 @@ BEGIN
         IF v_apply THEN
             v_state := jsonb_set(v_state, ARRAY[v_b->>'id'], jsonb_build_object(
                 'available', v_new_avail, 'on_hold', v_new_hold,
-                'version', (v_cur->>'version')::bigint + 1, 'overdraft_used', v_new_od));
+                'version', (v_cur->>'version')::bigint + 1, 'overdraft_used', v_new_od,
+                'updated_at', v_now));
             -- What moved on this balance; the companion records the rest of the amount.
             v_rec_amount := least(v_amount, greatest(abs(v_new_avail - v_avail),
                                                      abs(v_new_hold - v_hold)));
@@ -394,7 +436,8 @@ BEGIN
                 'available', (v_comp_cur->>'available')::numeric + v_od_delta,
                 'on_hold', (v_comp_cur->>'on_hold')::numeric,
                 'version', (v_comp_cur->>'version')::bigint + 1,
-                'overdraft_used', (v_comp_cur->>'overdraft_used')::numeric));
+                'overdraft_used', (v_comp_cur->>'overdraft_used')::numeric,
+                'updated_at', v_now));
             v_ops := v_ops || jsonb_build_object(
                 'id', v_leg->>'od_op',
                 'companion_of', v_leg->>'op',
@@ -435,18 +478,13 @@ BEGIN
     IF v_soft THEN
         PERFORM midaz_write_head(p_tx, p_opts, v_ledger, v_now);
     END IF;
-    INSERT INTO transactions_operation
-    SELECT * FROM jsonb_populate_recordset(NULL::transactions_operation, v_ops);
-    IF v_apply THEN
-        UPDATE transactions_balance AS b
-           SET available = (s.value->>'available')::numeric,
-               on_hold = (s.value->>'on_hold')::numeric,
-               version = (s.value->>'version')::bigint,
-               overdraft_used = (s.value->>'overdraft_used')::numeric,
-               updated_at = v_now
-          FROM jsonb_each(v_state) AS s
-         WHERE b.id = ANY (v_ids) AND b.id = s.key::uuid
-           AND b.version <> (s.value->>'version')::bigint;
+    IF NOT v_in_bulk THEN
+        INSERT INTO transactions_operation
+        SELECT * FROM jsonb_populate_recordset(NULL::transactions_operation, v_ops);
+        IF v_apply THEN
+            PERFORM midaz_write_balances(v_state, ARRAY(
+                SELECT jsonb_array_elements_text(v_locked->'ids')::uuid), v_now);
+        END IF;
     END IF;
 
     SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -468,14 +506,47 @@ BEGIN
                   ELSE '{}'::jsonb END
                ORDER BY n), '[]')
       INTO v_snapshots FROM jsonb_array_elements(v_ops) WITH ORDINALITY AS e(o, n);
+    IF v_in_bulk THEN
+        RETURN jsonb_build_object('ops', v_snapshots, 'rows', v_ops, 'state', v_state);
+    END IF;
     RETURN jsonb_build_object('ops', v_snapshots);
 END;
 $fn$;
 
--- Many postings in the caller's database transaction (POST .../transactions/bulk).
+-- The new state of balances (from midaz_post_ctx), written once; p_ids are the locked
+-- balances (an index condition), and only those whose version moved are written, each with
+-- the time of the posting that last moved it.
+CREATE OR REPLACE FUNCTION midaz_write_balances(p_state jsonb, p_ids uuid[], p_now timestamptz)
+RETURNS void
+LANGUAGE sql
+AS $fn$
+    UPDATE transactions_balance AS b
+       SET available = (s.value->>'available')::numeric,
+           on_hold = (s.value->>'on_hold')::numeric,
+           version = (s.value->>'version')::bigint,
+           overdraft_used = (s.value->>'overdraft_used')::numeric,
+           updated_at = coalesce((s.value->>'updated_at')::timestamptz, p_now)
+      FROM jsonb_each(p_state) AS s
+     WHERE b.id = ANY (p_ids) AND b.id = s.key::uuid
+       AND b.version <> (s.value->>'version')::bigint;
+$fn$;
+
+-- One posting in its own round trip (the create path): see midaz_post_ctx.
+CREATE OR REPLACE FUNCTION midaz_post(p_tx jsonb, p_legs jsonb, p_opts jsonb)
+RETURNS jsonb
+LANGUAGE sql
+AS $fn$
+    SELECT midaz_post_ctx(p_tx, p_legs, p_opts, NULL, NULL, NULL);
+$fn$;
+
+-- Many postings in the caller's database transaction (POST .../transactions/bulk, and the
+-- batches of asynchronous postings that a worker applies).
 -- p_items [{tx, legs, opts}], each as for midaz_post, run in soft mode in the order given.
 -- Every balance any item names is locked first, in id order, so that a bulk never deadlocks
--- with another bulk or with single postings (which lock in id order too).
+-- with another bulk or with single postings (which lock in id order too). Each posting is
+-- checked and computed against the state the earlier ones left; the operations of all of
+-- them are inserted in one statement and each balance is written once, at the end (a hot
+-- balance moved by 500 postings is one row update, not 500).
 -- returns [{"ops": ...} | {"replay": ...} | {"error": ...}] in item order. With p_atomic the
 -- loop stops at the first refusal (the caller rolls everything back).
 CREATE OR REPLACE FUNCTION midaz_post_bulk(p_ledger uuid, p_items jsonb, p_atomic boolean)
@@ -485,22 +556,47 @@ AS $fn$
 DECLARE
     v_item jsonb;
     v_result jsonb;
-    v_results jsonb := '[]'::jsonb;
-    v_aliases text[];
+    v_results jsonb[] := '{}';
+    v_rows jsonb[] := '{}';
+    v_locked jsonb;
+    v_index jsonb;
+    v_pos jsonb;
+    v_state jsonb[];
+    v_moved jsonb;
+    v_key text;
+    v_value jsonb;
 BEGIN
-    SELECT array_agg(DISTINCT l->>'alias') INTO v_aliases
+    SELECT midaz_lock_balances(p_ledger, coalesce(jsonb_agg(l), '[]'))
+      INTO v_locked
       FROM jsonb_array_elements(p_items) AS i, jsonb_array_elements(i->'legs') AS l;
-    EXECUTE 'SELECT 1 FROM transactions_balance b
-              WHERE b.ledger_id = $1 AND b.alias = ANY ($2) AND b.deleted_at IS NULL
-              ORDER BY b.id
-                FOR UPDATE'
-      USING p_ledger, v_aliases;
+    v_index := v_locked->'index';
+    SELECT coalesce(jsonb_object_agg(key, n), '{}'), coalesce(array_agg(value ORDER BY n), '{}')
+      INTO v_pos, v_state
+      FROM jsonb_each(v_locked->'state') WITH ORDINALITY AS e(key, value, n);
     FOR v_item IN SELECT * FROM jsonb_array_elements(p_items) LOOP
-        v_result := midaz_post(v_item->'tx', v_item->'legs',
-                               (v_item->'opts') || '{"soft": true}'::jsonb);
-        v_results := v_results || jsonb_build_array(v_result);
+        v_result := midaz_post_ctx(v_item->'tx', v_item->'legs',
+                                   (v_item->'opts') || '{"soft": true}'::jsonb,
+                                   v_index, v_pos, v_state);
+        IF v_result ? 'rows' THEN
+            v_rows := array_append(v_rows, v_result->'rows');
+            FOR v_key, v_value IN SELECT * FROM jsonb_each(v_result->'state') LOOP
+                v_state[(v_pos->>v_key)::int] := v_value;
+            END LOOP;
+            v_result := v_result - 'rows' - 'state';
+        END IF;
+        v_results := array_append(v_results, v_result);
         EXIT WHEN p_atomic AND v_result ? 'error';
     END LOOP;
-    RETURN v_results;
+    INSERT INTO transactions_operation
+    SELECT o.* FROM unnest(v_rows) AS r(rows),
+                    jsonb_populate_recordset(NULL::transactions_operation, r.rows) AS o;
+    SELECT jsonb_object_agg(key, v_state[n]) INTO v_moved
+      FROM jsonb_each(v_locked->'state') WITH ORDINALITY AS e(key, value, n)
+     WHERE (v_state[n]->>'version')::bigint <> (value->>'version')::bigint;
+    IF v_moved IS NOT NULL THEN
+        PERFORM midaz_write_balances(v_moved, ARRAY(
+            SELECT jsonb_array_elements_text(v_locked->'ids')::uuid), now());
+    END IF;
+    RETURN to_jsonb(v_results);
 END;
 $fn$;
