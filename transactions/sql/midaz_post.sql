@@ -92,35 +92,35 @@ BEGIN
 END;
 $fn$;
 
+-- (Earlier forms of these functions, gone.)
+DROP FUNCTION IF EXISTS midaz_post_ctx(jsonb, jsonb, jsonb, jsonb, jsonb);
+DROP FUNCTION IF EXISTS midaz_post_ctx(jsonb, jsonb, jsonb, jsonb, jsonb, jsonb[]);
+DROP FUNCTION IF EXISTS midaz_post(jsonb, jsonb, jsonb);
+DROP FUNCTION IF EXISTS midaz_lock_balances(uuid, jsonb);
+
 -- Locks the balances that legs name (alias and key), with the overdraft companions of their
 -- accounts, FOR UPDATE in id order, so that two postings (or bulks) never deadlock.
--- p_legs  the legs of one posting, or of every posting of a bulk
--- returns {"index": {"alias#key": balance row}, "state": {balance id: {available, on_hold,
---          version, overdraft_used}}, "ids": [balance id]}
+-- p_aliases, p_pairs  the aliases and the "alias#key" pairs of the legs of one posting, or of
+--                     every posting of a bulk
+-- returns o_index {"alias#key": balance row}, o_state {balance id: {available, on_hold,
+--         version, overdraft_used}} and o_ids (the balance ids)
 -- The aliases travel as an array so that the lookup is an index scan on (ledger, alias, key)
 -- whatever the size of the ledger (a join against jsonb_array_elements was planned as a
 -- sequential scan of every balance), and the lookup is planned for its actual values on every
 -- call (EXECUTE): a cached generic plan cannot use the alias list as an index condition and
 -- read every balance of the ledger (the benchmark found ~2,000 index entries read per posting).
-CREATE OR REPLACE FUNCTION midaz_lock_balances(p_ledger uuid, p_legs jsonb)
-RETURNS jsonb
+CREATE OR REPLACE FUNCTION midaz_lock_balances(p_ledger uuid, p_aliases text[], p_pairs text[],
+                                               OUT o_index jsonb, OUT o_state jsonb,
+                                               OUT o_ids uuid[])
 LANGUAGE plpgsql
 AS $fn$
-DECLARE
-    v_aliases text[];
-    v_pairs text[];
-    v_result jsonb;
 BEGIN
-    SELECT array_agg(DISTINCT l->>'alias'), array_agg(DISTINCT (l->>'alias') || '#' || (l->>'key'))
-      INTO v_aliases, v_pairs
-      FROM jsonb_array_elements(p_legs) AS l;
     EXECUTE
-        'SELECT jsonb_build_object(
-                    ''index'', coalesce(jsonb_object_agg(b.alias || ''#'' || b.key, to_jsonb(b)), ''{}''),
-                    ''state'', coalesce(jsonb_object_agg(b.id, jsonb_build_object(
-                        ''available'', b.available, ''on_hold'', b.on_hold, ''version'', b.version,
-                        ''overdraft_used'', b.overdraft_used)), ''{}''),
-                    ''ids'', coalesce(jsonb_agg(b.id), ''[]''))
+        'SELECT coalesce(jsonb_object_agg(b.alias || ''#'' || b.key, to_jsonb(b)), ''{}''),
+                coalesce(jsonb_object_agg(b.id, jsonb_build_object(
+                    ''available'', b.available, ''on_hold'', b.on_hold, ''version'', b.version,
+                    ''overdraft_used'', b.overdraft_used)), ''{}''),
+                coalesce(array_agg(b.id), ''{}'')
            FROM (SELECT b.id, b.account_id, b.alias, b.key, b.asset_code, b.available,
                         b.on_hold, b.version, b.overdraft_used, b.account_type,
                         b.allow_sending, b.allow_receiving, b.direction, b.settings
@@ -131,24 +131,22 @@ BEGIN
                     AND b.deleted_at IS NULL
                   ORDER BY b.id
                     FOR UPDATE) AS b'
-        INTO v_result
-        USING p_ledger, v_aliases, v_pairs;
-    RETURN v_result;
+        INTO o_index, o_state, o_ids
+        USING p_ledger, p_aliases, p_pairs;
 END;
 $fn$;
 
--- (An earlier form of the bulk passed the state as a jsonb map: gone.)
-DROP FUNCTION IF EXISTS midaz_post_ctx(jsonb, jsonb, jsonb, jsonb, jsonb);
-
--- One posting. In a bulk, midaz_post_bulk has locked every balance already and passes them:
+-- One posting (the create path: the last three arguments left out). In a bulk,
+-- midaz_post_bulk has locked every balance already and passes them:
 -- p_index ("alias#key" -> balance row), p_pos (balance id -> its place in p_state) and p_state
 -- (the state each balance is in after the bulk's earlier postings: an array, which the bulk
 -- updates in place, where a jsonb map would be rebuilt whole for every posting). The posting is
 -- then checked and computed against them and nothing is written but its head (transaction row,
 -- idempotency record, event); the answer also carries "rows" (its operation rows) and "state"
 -- (the new state of its balances), for the bulk to write once for all its postings.
-CREATE OR REPLACE FUNCTION midaz_post_ctx(p_tx jsonb, p_legs jsonb, p_opts jsonb,
-                                          p_index jsonb, p_pos jsonb, p_state jsonb[])
+CREATE OR REPLACE FUNCTION midaz_post(p_tx jsonb, p_legs jsonb, p_opts jsonb,
+                                      p_index jsonb DEFAULT NULL, p_pos jsonb DEFAULT NULL,
+                                      p_state jsonb[] DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $fn$
@@ -178,8 +176,9 @@ DECLARE
     v_wanted int;
     v_found int := 0;
     v_settings jsonb;
+    v_aliases text[];
     v_pairs text[];
-    v_locked jsonb;
+    v_ids uuid[];
     v_in_bulk boolean := p_index IS NOT NULL;
     v_routes boolean := coalesce((p_opts->>'routes')::boolean, false);
     v_od numeric;
@@ -247,9 +246,9 @@ BEGIN
 
     -- 2. Every involved balance, locked in id order (midaz_lock_balances); in a bulk, taken
     --    from what the bulk locked, with the state its earlier postings left.
-    SELECT array_agg(DISTINCT (l->>'alias') || '#' || (l->>'key')) INTO v_pairs
+    SELECT array_agg(DISTINCT l->>'alias'), array_agg(DISTINCT (l->>'alias') || '#' || (l->>'key'))
+      INTO v_aliases, v_pairs
       FROM jsonb_array_elements(p_legs) AS l;
-    v_wanted := cardinality(v_pairs);
     IF v_in_bulk THEN
         SELECT coalesce(jsonb_object_agg(k, p_index->k), '{}') INTO v_index
           FROM (SELECT unnest(v_pairs) AS k
@@ -260,12 +259,9 @@ BEGIN
           INTO v_state
           FROM jsonb_each(v_index) AS e(k, b);
     ELSE
-        v_locked := midaz_lock_balances(v_ledger, p_legs);
-        v_index := v_locked->'index';
-        v_state := v_locked->'state';
+        SELECT * INTO v_index, v_state, v_ids FROM midaz_lock_balances(v_ledger, v_aliases, v_pairs);
     END IF;
-    SELECT count(*) INTO v_found FROM unnest(v_pairs) AS k WHERE v_index ? k;
-    IF v_found <> v_wanted THEN
+    IF NOT v_index ?& v_pairs THEN
         RETURN midaz_refuse('0019', v_soft, (
             SELECT 'No balance found for ' || string_agg(DISTINCT (l->>'alias') || ' (' || (l->>'key') || ')', ', ')
               FROM jsonb_array_elements(p_legs) AS l
@@ -482,8 +478,7 @@ BEGIN
         INSERT INTO transactions_operation
         SELECT * FROM jsonb_populate_recordset(NULL::transactions_operation, v_ops);
         IF v_apply THEN
-            PERFORM midaz_write_balances(v_state, ARRAY(
-                SELECT jsonb_array_elements_text(v_locked->'ids')::uuid), v_now);
+            PERFORM midaz_write_balances(v_state, v_ids, v_now);
         END IF;
     END IF;
 
@@ -513,13 +508,14 @@ BEGIN
 END;
 $fn$;
 
--- The new state of balances (from midaz_post_ctx), written once; p_ids are the locked
+-- The new state of balances (from midaz_post), written once; p_ids are the locked
 -- balances (an index condition), and only those whose version moved are written, each with
 -- the time of the posting that last moved it.
 CREATE OR REPLACE FUNCTION midaz_write_balances(p_state jsonb, p_ids uuid[], p_now timestamptz)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql  -- not sql: PL/pgSQL keeps the plan of the UPDATE from call to call
 AS $fn$
+BEGIN
     UPDATE transactions_balance AS b
        SET available = (s.value->>'available')::numeric,
            on_hold = (s.value->>'on_hold')::numeric,
@@ -529,15 +525,9 @@ AS $fn$
       FROM jsonb_each(p_state) AS s
      WHERE b.id = ANY (p_ids) AND b.id = s.key::uuid
        AND b.version <> (s.value->>'version')::bigint;
+END;
 $fn$;
 
--- One posting in its own round trip (the create path): see midaz_post_ctx.
-CREATE OR REPLACE FUNCTION midaz_post(p_tx jsonb, p_legs jsonb, p_opts jsonb)
-RETURNS jsonb
-LANGUAGE sql
-AS $fn$
-    SELECT midaz_post_ctx(p_tx, p_legs, p_opts, NULL, NULL, NULL);
-$fn$;
 
 -- Many postings in the caller's database transaction (POST .../transactions/bulk, and the
 -- batches of asynchronous postings that a worker applies).
@@ -558,25 +548,27 @@ DECLARE
     v_result jsonb;
     v_results jsonb[] := '{}';
     v_rows jsonb[] := '{}';
-    v_locked jsonb;
     v_index jsonb;
+    v_locked jsonb;
+    v_ids uuid[];
     v_pos jsonb;
     v_state jsonb[];
     v_moved jsonb;
     v_key text;
     v_value jsonb;
 BEGIN
-    SELECT midaz_lock_balances(p_ledger, coalesce(jsonb_agg(l), '[]'))
-      INTO v_locked
-      FROM jsonb_array_elements(p_items) AS i, jsonb_array_elements(i->'legs') AS l;
-    v_index := v_locked->'index';
+    SELECT b.* INTO v_index, v_locked, v_ids
+      FROM (SELECT array_agg(DISTINCT l->>'alias') AS aliases,
+                   array_agg(DISTINCT (l->>'alias') || '#' || (l->>'key')) AS pairs
+              FROM jsonb_array_elements(p_items) AS i, jsonb_array_elements(i->'legs') AS l) AS a,
+           midaz_lock_balances(p_ledger, a.aliases, a.pairs) AS b;
     SELECT coalesce(jsonb_object_agg(key, n), '{}'), coalesce(array_agg(value ORDER BY n), '{}')
       INTO v_pos, v_state
-      FROM jsonb_each(v_locked->'state') WITH ORDINALITY AS e(key, value, n);
+      FROM jsonb_each(v_locked) WITH ORDINALITY AS e(key, value, n);
     FOR v_item IN SELECT * FROM jsonb_array_elements(p_items) LOOP
-        v_result := midaz_post_ctx(v_item->'tx', v_item->'legs',
-                                   (v_item->'opts') || '{"soft": true}'::jsonb,
-                                   v_index, v_pos, v_state);
+        v_result := midaz_post(v_item->'tx', v_item->'legs',
+                               (v_item->'opts') || '{"soft": true}'::jsonb,
+                               v_index, v_pos, v_state);
         IF v_result ? 'rows' THEN
             v_rows := array_append(v_rows, v_result->'rows');
             FOR v_key, v_value IN SELECT * FROM jsonb_each(v_result->'state') LOOP
@@ -591,11 +583,10 @@ BEGIN
     SELECT o.* FROM unnest(v_rows) AS r(rows),
                     jsonb_populate_recordset(NULL::transactions_operation, r.rows) AS o;
     SELECT jsonb_object_agg(key, v_state[n]) INTO v_moved
-      FROM jsonb_each(v_locked->'state') WITH ORDINALITY AS e(key, value, n)
+      FROM jsonb_each(v_locked) WITH ORDINALITY AS e(key, value, n)
      WHERE (v_state[n]->>'version')::bigint <> (value->>'version')::bigint;
     IF v_moved IS NOT NULL THEN
-        PERFORM midaz_write_balances(v_moved, ARRAY(
-            SELECT jsonb_array_elements_text(v_locked->'ids')::uuid), now());
+        PERFORM midaz_write_balances(v_moved, v_ids, now());
     END IF;
     RETURN to_jsonb(v_results);
 END;
