@@ -311,7 +311,8 @@ _stores_lock = threading.Lock()
 _override: list[MetadataStore] = []
 
 
-def _build(backend: str, url: str) -> MetadataStore:
+def build(backend: str, url: str) -> MetadataStore:
+    """A new store of this kind (``store()`` keeps one per process)."""
     if backend == "postgres":
         return PostgresMetadataStore()
     if backend == "mongodb":
@@ -335,7 +336,7 @@ def store() -> MetadataStore:
     found = _stores.get(key)
     if found is None:
         with _stores_lock:
-            found = _stores.get(key) or _build(*key)
+            found = _stores.get(key) or build(*key)
             _stores[key] = found
     return found
 

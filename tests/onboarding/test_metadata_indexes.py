@@ -110,6 +110,15 @@ def test_errors(api: Api) -> None:
     assert_error(api.delete(f"{ROOT}/entities/nope/key/region"), 400, "0138")
 
 
+def test_at_most_twenty_indexes_per_entity(api: Api) -> None:
+    for n in range(20):
+        api.ok(api.post(f"{ROOT}/entities/segment", {"metadataKey": f"k{n}"}), 201)
+    assert_error(api.post(f"{ROOT}/entities/segment", {"metadataKey": "k20"}), 422, "0135")
+    assert len(_indexes("onboarding_segment")) == 20
+    # Another entity has its own twenty.
+    api.ok(api.post(f"{ROOT}/entities/portfolio", {"metadataKey": "k20"}), 201)
+
+
 def test_unique_index_over_duplicate_values_is_refused_and_cleaned_up(
     api: Api, ledger: dict[str, Any], usd: dict[str, Any]
 ) -> None:
