@@ -158,8 +158,10 @@ CATALOG: dict[str, ErrorCode] = {
     "0178": ErrorCode(503, "Transaction Reservation Unavailable Error"),
     "0484": ErrorCode(404, "Route Not Found"),
     "0485": ErrorCode(405, "Method Not Allowed"),
-    # This project's own (not in Midaz's catalog): a client past its rate limit.
+    # This project's own (not in Midaz's catalog): a client past its rate limit; a value that a
+    # unique metadata index (/v1/settings/metadata-indexes) already holds.
     "0499": ErrorCode(429, "Too Many Requests"),
+    "0498": ErrorCode(409, "Metadata Value Not Unique"),
     "0486": ErrorCode(409, "Transaction Locked"),
     "0490": ErrorCode(422, "Skip Not Permitted"),
     "0491": ErrorCode(422, "Holder Required"),

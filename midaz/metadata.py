@@ -13,14 +13,21 @@ Both backends sit behind :class:`MetadataStore`; the rest of the code meets it i
   database transaction of the row (so a refused store write rolls the row back);
 - :class:`midaz.models.AliveQuerySet` attaches the stored metadata to the rows a query returns
   (model instances and ``values()`` dicts alike), one store round trip per query;
-- the posting path, which writes its rows in SQL, writes the metadata of the transaction and of
-  its operations through :meth:`MetadataStore.write` before the SQL runs (and removes it again
-  when the posting is refused or is a replay);
+- the posting path, which writes its rows in SQL, writes the documents of the transaction and
+  of its operations right after the SQL, in the same database transaction (none for a refused
+  posting or a replay);
 - ``metadata.<key>=value`` list filters go through :meth:`MetadataStore.filter`.
 
-Across two stores nothing is atomic: the document is written before the PostgreSQL commit, so a
-commit that fails afterwards leaves an orphan document that no read can reach (reads start from
-PostgreSQL rows). Never the other way round: an entity is never committed without its metadata.
+Across two stores nothing is atomic. The document is written inside the entity's database
+transaction, before its commit: a refused store write rolls the row back, so an entity is never
+committed without its metadata. A commit that fails after the store write leaves the store ahead
+of the row: an orphan document for a new entity (no read reaches it: reads start from PostgreSQL
+rows), or the new metadata on the unchanged row for an update; and a reader may see an update's
+metadata a moment before its row commits.
+
+On this backend, as in Midaz, a unique metadata index covers every document of the collection
+(soft-deleted entities included), and a filter cannot name a key with ``.`` or a leading ``$``
+(MongoDB reads those as paths and operators: 0082).
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, QuerySet
 from django.db.models.fields.json import KeyTextTransform
+
+from midaz.exceptions import ValidationFailed
 
 Metadata = dict[str, Any]
 
@@ -80,7 +89,7 @@ class MetadataStore(ABC):
         """Puts the stored metadata on rows just read from PostgreSQL: model instances or
         ``values()`` dicts that carry both ``id`` and ``metadata``. A row the store knows
         nothing of keeps what its column holds (metadata written before a switch of backend)."""
-        if self.in_rows or not rows:
+        if self.in_rows or not rows or not getattr(model, "external_metadata", True):
             return
         first = rows[0]
         if isinstance(first, dict):
@@ -195,9 +204,14 @@ class MongoMetadataStore(MetadataStore):
         return coll
 
     def write(self, model: type[Model], items: Mapping[uuid.UUID, Metadata]) -> None:
+        """An entity without metadata has no document: a unique index that is not sparse would
+        otherwise count every such entity as one more missing (null) value."""
         now = datetime.now(UTC)
         coll = self.collection(model)
         for entity_id, metadata in items.items():
+            if not metadata:
+                coll.delete_one({"entity_id": str(entity_id)})
+                continue
             coll.update_one(
                 {"entity_id": str(entity_id)},
                 {
@@ -213,6 +227,7 @@ class MongoMetadataStore(MetadataStore):
 
     def write_new(self, model: type[Model], items: Mapping[uuid.UUID, Metadata]) -> None:
         """One round trip for the documents of entities made just now (a posting's)."""
+        items = {k: v for k, v in items.items() if v}
         if not items:
             return
         now = datetime.now(UTC)
@@ -247,6 +262,14 @@ class MongoMetadataStore(MetadataStore):
             self.collection(model).delete_many({"entity_id": {"$in": keys}})
 
     def matching_ids(self, model: type[Model], filters: Mapping[str, str]) -> list[uuid.UUID]:
+        """Raises 0082 for a key MongoDB would read as a path (``.``) or an operator (``$``)."""
+        for key in filters:
+            if "." in key or key.startswith("$"):
+                raise ValidationFailed(
+                    f"The metadata filter '{key}' cannot be used with the MongoDB metadata store "
+                    "(a key with '.' or starting with '$').",
+                    code="0082",
+                )
         query = {f"metadata.{key}": value for key, value in filters.items()}
         cursor = self.collection(model).find(query, {"_id": 0, "entity_id": 1})
         return [uuid.UUID(doc["entity_id"]) for doc in cursor]
@@ -276,7 +299,10 @@ class MongoMetadataStore(MetadataStore):
         )
 
     def drop_index(self, model: type[Model], key: str) -> None:
-        self.collection(model).drop_index(self.index_name(key))
+        """An index that is not there (recorded while the backend was PostgreSQL) is done."""
+        coll = self.collection(model)
+        if self.index_name(key) in coll.index_information():
+            coll.drop_index(self.index_name(key))
 
     def index_accesses(self, model: type[Model]) -> dict[str, int]:
         """Uses of each index of the entity's collection since the server started
@@ -309,6 +335,18 @@ class MongoMetadataStore(MetadataStore):
 _stores: dict[tuple[str, str], MetadataStore] = {}
 _stores_lock = threading.Lock()
 _override: list[MetadataStore] = []
+
+
+def is_duplicate(exc: BaseException) -> bool:
+    """A MongoDB write refused by a unique index (E11000), alone or in a bulk write."""
+    from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    if isinstance(exc, BulkWriteError):
+        errors = exc.details.get("writeErrors") or []
+        return bool(errors) and all(e.get("code") == 11000 for e in errors)
+    return False
 
 
 def build(backend: str, url: str) -> MetadataStore:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from django import forms
 from django.contrib.postgres.indexes import GinIndex
@@ -21,13 +21,27 @@ class AliveQuerySet(models.QuerySet[_M]):
     a query returns get their metadata from it in one round trip per query; with the default
     store the column already holds it and nothing happens."""
 
+    _with_metadata = True
+
     def alive(self) -> AliveQuerySet[_M]:
         return self.filter(deleted_at__isnull=True)
+
+    def without_metadata(self) -> AliveQuerySet[_M]:
+        """Rows the caller only looks up (a path's ledger, a posting's route): no store round
+        trip for metadata it will not show, and no dependence on that store being up."""
+        clone = self._chain()  # type: ignore[attr-defined]
+        clone._with_metadata = False
+        return clone
+
+    def _clone(self) -> AliveQuerySet[_M]:
+        clone = super()._clone()  # type: ignore[misc]
+        clone._with_metadata = self._with_metadata
+        return clone
 
     def _fetch_all(self) -> None:
         fresh = self._result_cache is None
         super()._fetch_all()
-        if fresh and self._result_cache:
+        if fresh and self._result_cache and self._with_metadata:
             metadata_store.store().attach(self.model, self._result_cache)
 
 
@@ -37,12 +51,18 @@ class AliveManager(models.Manager[_M]):
     def get_queryset(self) -> AliveQuerySet[_M]:
         return AliveQuerySet(self.model, using=self._db).filter(deleted_at__isnull=True)
 
+    def without_metadata(self) -> AliveQuerySet[_M]:
+        return self.get_queryset().without_metadata()
+
 
 class EveryRowManager(models.Manager[_M]):
     """Every row, soft-deleted ones included (with their metadata)."""
 
     def get_queryset(self) -> AliveQuerySet[_M]:
         return AliveQuerySet(self.model, using=self._db)
+
+    def without_metadata(self) -> AliveQuerySet[_M]:
+        return self.get_queryset().without_metadata()
 
 
 class BaseModel(models.Model):
@@ -56,6 +76,9 @@ class BaseModel(models.Model):
 
     objects: Any = AliveManager()
     all_objects: Any = EveryRowManager()
+    #: False for an entity whose metadata the API never sets: it stays in the column whatever
+    #: the metadata backend, and reads of it never ask the store.
+    external_metadata: ClassVar[bool] = True
 
     class Meta:
         abstract = True
@@ -67,7 +90,11 @@ class BaseModel(models.Model):
         back. A save whose ``update_fields`` leave out ``metadata`` does not touch the store."""
         store = metadata_store.store()
         fields = kwargs.get("update_fields")
-        if store.in_rows or (fields is not None and "metadata" not in fields):
+        if (
+            store.in_rows
+            or not self.external_metadata
+            or (fields is not None and "metadata" not in fields)
+        ):
             super().save(*args, **kwargs)
             return
         metadata = self.metadata or {}

@@ -154,7 +154,9 @@ def bulk_post(
         if stored is not None:
             return stored
         sent = [
-            external.enter_context(posting_metadata.externalized(transaction_row(p.tx), p.legs))
+            external.enter_context(
+                posting_metadata.externalized(transaction_row(p.tx), p.legs, savepoint=False)
+            )
             for _, p in prepared
         ]
         results = (

@@ -63,9 +63,11 @@ def _field(leg: Leg, name: str) -> str:
 def _stored_rate(ledger_id: Any, pair: tuple[str, str], now: datetime) -> tuple[Decimal, str]:
     """The ledger's live rate for the pair: 404 0007 when it has none (or only an expired
     one), 422 0125 when the stored rate is not positive."""
-    stored = AssetRate.objects.filter(
-        ledger_id=ledger_id, from_asset=pair[0], to_asset=pair[1]
-    ).first()
+    stored = (
+        AssetRate.objects.without_metadata()
+        .filter(ledger_id=ledger_id, from_asset=pair[0], to_asset=pair[1])
+        .first()
+    )
     if stored is None or (stored.ttl and stored.updated_at + timedelta(seconds=stored.ttl) < now):
         state = "no" if stored is None else "only an expired"
         raise not_found(

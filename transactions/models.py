@@ -17,6 +17,10 @@ class Balance(BaseModel):
     """One balance of an account. ``available`` and ``on_hold`` change only under a row lock,
     and every change bumps ``version``."""
 
+    # The API sets no balance metadata (Midaz's balances have none): balance reads never wait
+    # for an external metadata store.
+    external_metadata = False
+
     class Direction(models.TextChoices):
         CREDIT = "credit"
         DEBIT = "debit"

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Prefetch
+
 from midaz.exceptions import BusinessRuleViolation, LedgerError, ValidationFailed, not_found
 from onboarding import alias_directory
 from transactions.models import OperationRoute, TransactionRoute
@@ -55,8 +57,11 @@ def transaction_route(ledger_id: Any, spec: TransactionSpec) -> TransactionRoute
     if route_id is None:
         raise _refuse("0114", "This ledger validates routes: name a transaction route (routeId).")
     found = (
-        TransactionRoute.objects.filter(ledger_id=ledger_id, pk=route_id)
-        .prefetch_related("operation_routes")
+        TransactionRoute.objects.without_metadata()
+        .filter(ledger_id=ledger_id, pk=route_id)
+        .prefetch_related(
+            Prefetch("operation_routes", queryset=OperationRoute.objects.without_metadata())
+        )
         .first()
     )
     if found is None:

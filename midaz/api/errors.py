@@ -42,6 +42,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
         return error_response(LedgerError(str(exc.detail), code="0043"))
     if isinstance(exc, Http404 | drf_exceptions.NotFound):
         return error_response(LedgerError("The requested route was not found.", code="0484"))
+    if _unique_metadata_clash(exc):
+        return error_response(
+            LedgerError(
+                "A unique metadata index already holds this value; nothing was written.",
+                code="0498",
+            )
+        )
     if _metadata_store_failed(exc):
         logger.error("the metadata store failed", exc_info=exc)
         return error_response(
@@ -53,6 +60,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
         )
     logger.exception("unhandled error", exc_info=exc)
     return error_response(LedgerError("internal error", code="0046"))
+
+
+def _unique_metadata_clash(exc: Exception) -> bool:
+    """A value that a unique metadata index (``/v1/settings/metadata-indexes``) already holds:
+    PostgreSQL's index (named ``mdx_...``) or MongoDB's."""
+    diag = getattr(exc, "diag", None) or getattr(exc.__cause__, "diag", None)
+    name = getattr(diag, "constraint_name", None) or ""
+    if name.startswith("mdx_"):
+        return True
+    from midaz.metadata import is_duplicate
+
+    return is_duplicate(exc)
 
 
 def _metadata_store_failed(exc: Exception) -> bool:

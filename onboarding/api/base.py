@@ -59,7 +59,7 @@ class Resource:
 def organization_or_404(organization_id: str) -> Organization:
     org_id = path_uuid(organization_id, "organization_id")
     return get_or_404(
-        Organization.objects.all(), code="0038", entity_type="Organization", pk=org_id
+        Organization.objects.without_metadata(), code="0038", entity_type="Organization", pk=org_id
     )
 
 
@@ -69,7 +69,7 @@ def ledger_or_404(organization_id: str, ledger_id: str) -> Ledger:
     led_id = path_uuid(ledger_id, "ledger_id")
     try:
         return get_or_404(
-            Ledger.objects.select_related("organization"),
+            Ledger.objects.without_metadata().select_related("organization"),
             code="0037",
             entity_type="Ledger",
             pk=led_id,

@@ -180,3 +180,35 @@ def test_the_metadata_filter_uses_the_index(
             cursor.execute("RESET enable_seqscan")
             cursor.execute("RESET enable_bitmapscan")
     assert "mdx_transaction_invoice" in plan, plan
+
+
+def test_a_value_a_unique_index_holds_is_a_409_not_a_500(
+    api: Api, ledger: dict[str, Any], usd: dict[str, Any]
+) -> None:
+    api.ok(api.post(f"{ROOT}/entities/account", {"metadataKey": "customerId", "unique": True}), 201)
+    api.ok(
+        api.post(f"{ROOT}/entities/transaction", {"metadataKey": "invoice", "unique": True}), 201
+    )
+    api.create_account(ledger, alias="@a", metadata={"customerId": "C1"})
+    taken = api.post(
+        ledger_path(ledger, "/accounts"),
+        {"assetCode": "USD", "type": "deposit", "alias": "@b", "metadata": {"customerId": "C1"}},
+    )
+    assert_error(taken, 409, "0498")
+    book = Book(api, ledger)
+    book.fund("@a", "10")
+    body = {
+        "metadata": {"invoice": "I-1"},
+        "send": {
+            "asset": "USD",
+            "value": "1",
+            "source": {"from": [amt("@a", "1")]},
+            "distribute": {"to": [amt("@external/USD", "1")]},
+        },
+    }
+    first = book.ok(book.post(body))
+    assert book.post(body)["X-Idempotency-Replayed"] == "true"  # a replay, not a clash
+    body["description"] = "another posting, same invoice"
+    assert_error(book.post(body), 409, "0498")
+    assert Transaction.objects.filter(metadata__invoice="I-1").count() == 1
+    assert first["metadata"] == {"invoice": "I-1"}

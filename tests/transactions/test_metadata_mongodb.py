@@ -263,3 +263,89 @@ def test_events_carry_the_metadata_from_mongodb(use_store: MongoMetadataStore, b
     assert body["payload"]["id"] == created["id"]
     assert body["payload"]["metadata"] == {"order": "E1"}
     assert body["payload"]["operations"][0]["metadata"] == {"leg": "out"}
+
+
+def test_a_unique_metadata_index_refuses_a_second_posting_but_not_a_replay(
+    use_store: MongoMetadataStore, book: Book
+) -> None:
+    root = "/settings/metadata-indexes"
+    assert book.api.post(f"{root}/entities/transaction", {"metadataKey": "ref"}).status_code == 201
+    assert (
+        book.api.post(
+            f"{root}/entities/transaction", {"metadataKey": "invoice", "unique": True}
+        ).status_code
+        == 201
+    )
+    body = send("USD", "2", [amt("@alice", "2")], [amt("@bob", "2")], metadata={"invoice": "I-1"})
+    first = book.ok(book.post(body))
+    # The same body again is a replay (the body-hash key): 201, the first transaction.
+    again = book.post(body)
+    assert again.status_code == 201
+    assert body_of(again)["id"] == first["id"]
+    # Another posting with the same invoice: refused, nothing written.
+    before = book.snapshot()
+    other = send("USD", "3", [amt("@alice", "3")], [amt("@bob", "3")], metadata={"invoice": "I-1"})
+    assert_error(book.post(other), 409, "0498")
+    assert book.snapshot() == before
+    # Postings without the key do not clash with each other (no document, no null value).
+    book.ok(book.transfer("@alice", "@bob", "1"))
+    book.ok(book.transfer("@alice", "@bob", "1", description="second"))
+
+
+def test_entities_without_metadata_have_no_document(
+    use_store: MongoMetadataStore, api: Api
+) -> None:
+    org = api.create_organization(metadata={"tier": "gold"})
+    assert use_store.collection(Organization).count_documents({"entity_id": org["id"]}) == 1
+    api.ok(api.patch(f"/organizations/{org['id']}", {"metadata": None}), 200)
+    assert use_store.collection(Organization).count_documents({"entity_id": org["id"]}) == 0
+    bare = api.create_organization()
+    assert use_store.collection(Organization).count_documents({"entity_id": bare["id"]}) == 0
+    # A unique index that is not sparse builds over entities without the key.
+    made = api.post(
+        "/settings/metadata-indexes/entities/organization",
+        {"metadataKey": "tier", "unique": True, "sparse": False},
+    )
+    assert made.status_code == 201, made.content
+
+
+def test_a_filter_key_mongodb_would_read_as_a_path_is_refused(
+    use_store: MongoMetadataStore, book: Book
+) -> None:
+    book.account("@dotted", metadata={"a.b": "x"})
+    assert_error(book.api.get(book.path("/accounts"), **{"metadata.a.b": "x"}), 400, "0082")
+    assert_error(book.api.get(book.path("/accounts"), **{"metadata.$where": "1"}), 400, "0082")
+    # The metadata itself is kept as given.
+    found = book.ok(book.api.get(book.path("/accounts/alias/@dotted")), 200)
+    assert found["metadata"] == {"a.b": "x"}
+
+
+def test_balances_and_path_lookups_do_not_need_mongodb(
+    use_store: MongoMetadataStore, book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Balance reads, the ledger of a path and a posting's checks ask MongoDB nothing: with it
+    down they still answer (an entity whose metadata is shown does need it)."""
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise ServerSelectionTimeoutError("no server")
+
+    monkeypatch.setattr(use_store, "read", down)
+    balances = book.ok(book.api.get(book.path("/accounts/alias/@alice/balances")), 200)
+    assert balances["items"][0]["available"] == "100"
+    book.ok(book.transfer("@alice", "@bob", "1"))  # no metadata to write: MongoDB not needed
+    assert_error(book.api.get(book.path("/accounts")), 503, "0046")
+
+
+def test_dropping_an_index_recorded_before_the_switch(
+    use_store: MongoMetadataStore, api: Api, settings: Any
+) -> None:
+    from midaz import metadata
+    from onboarding.models import MetadataIndex
+
+    MetadataIndex.objects.create(
+        entity_name="segment", metadata_key="legacy", index_name="mdx_segment_legacy"
+    )
+    assert api.delete("/settings/metadata-indexes/entities/segment/key/legacy").status_code == 204
+    assert not MetadataIndex.objects.filter(metadata_key="legacy").exists()
+    assert metadata.store() is use_store

@@ -2,10 +2,14 @@
 the two stores of ``midaz.metadata``, for an operator switching ``METADATA_BACKEND``.
 
 ``--to mongodb`` copies every non-empty ``metadata`` column into MongoDB (``MONGO_URL``) and
-empties the column; ``--to postgres`` copies every MongoDB document back into its row's column
-and deletes the document. Run it right after switching the setting and restarting the servers
-(rows written before the move still show their metadata meanwhile: a row the new store knows
-nothing of keeps what its column holds).
+empties the column. Run it right after switching the setting and restarting the servers: until
+a row has moved it keeps showing what its column holds (a row the store knows nothing of does),
+and an update of it meanwhile lands in MongoDB like any other.
+
+``--to postgres`` copies every MongoDB document back into its row's column and deletes the
+document; a column that already holds metadata (written after the switch) is kept. Between the
+switch and the move, the servers read columns that are still empty: pause the writes that
+change metadata for that while (a change made then merges onto no metadata).
 
 Each batch is one database transaction that locks its rows (``FOR UPDATE``) while their
 metadata moves, so a concurrent update of the same entity waits and then applies to the moved
@@ -32,7 +36,7 @@ from midaz.models import BaseModel
 
 def entity_models() -> list[type[Model]]:
     """Every model that carries metadata."""
-    return [m for m in apps.get_models() if issubclass(m, BaseModel)]
+    return [m for m in apps.get_models() if issubclass(m, BaseModel) and m.external_metadata]
 
 
 def _id_batches(ids: list[uuid.UUID], size: int) -> Iterator[list[uuid.UUID]]:
@@ -76,7 +80,7 @@ def to_postgres(store: metadata.MongoMetadataStore, model: type[Model], batch: i
             )
             found = store.read(model, present)
             for pk, value in found.items():
-                model._base_manager.filter(pk=pk).update(metadata=value)
+                model._base_manager.filter(pk=pk, metadata={}).update(metadata=value)
             store.remove(model, chunk)  # a document whose row is gone belongs to nothing
         moved += len(found)
     return moved
