@@ -577,7 +577,9 @@ BEGIN
             v_result := v_result - 'rows' - 'state';
         END IF;
         v_results := array_append(v_results, v_result);
-        EXIT WHEN p_atomic AND v_result ? 'error';
+        IF p_atomic AND v_result ? 'error' THEN
+            RETURN to_jsonb(v_results);  -- the caller rolls everything back: nothing to write
+        END IF;
     END LOOP;
     INSERT INTO transactions_operation
     SELECT o.* FROM unnest(v_rows) AS r(rows),
