@@ -201,7 +201,10 @@ class IdempotencyRecord(models.Model):
     """The durable record of an idempotency key, written in the posting's database transaction:
     a replay can never post twice, even if the cache was flushed (DESIGN.md §6)."""
 
-    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+")
+    # No index of its own: the unique (ledger, key) serves every lookup by ledger, and a
+    # ledger-only index invited a plan that read every key of the ledger for each posting
+    # (a generic plan made before the table had statistics).
+    ledger = models.ForeignKey(Ledger, on_delete=models.PROTECT, related_name="+", db_index=False)
     key = models.CharField(max_length=256)
     request_hash = models.CharField(max_length=64)
     transaction = models.ForeignKey(
