@@ -31,18 +31,45 @@ def ref(name: str) -> dict[str, Any]:
 
 
 def component(
-    name: str, fields: dict[str, Any], required: list[str] | None = None
+    name: str,
+    fields: dict[str, Any],
+    required: list[str] | None = None,
+    description: str | None = None,
 ) -> dict[str, Any]:
     """Register a response object; field values are short type names or schema dicts."""
     props = {k: (_TYPES[v] if isinstance(v, str) else v) for k, v in fields.items()}
     spec: dict[str, Any] = {"type": "object", "properties": props}
+    if description:
+        spec["description"] = description
     if required:
         spec["required"] = required
     COMPONENTS[name] = spec
     return ref(name)
 
 
-component("Status", {"code": "string", "description": "string?"}, ["code"])
+def _catalog() -> str:
+    from midaz.error_codes import CATALOG
+
+    lines = [f"- `{code}` {entry.status} {entry.title}" for code, entry in sorted(CATALOG.items())]
+    return (
+        "A Midaz error body. `code` is one of the catalog below (its HTTP status, its `title`); "
+        "`0498` and `0499` are this project's own. An unavailable MongoDB metadata store answers "
+        "503 with `0046`.\n\n" + "\n".join(lines)
+    )
+
+
+component(
+    "Status",
+    {"code": "string", "description": "string?"},
+    ["code"],
+    description=(
+        "Midaz's status object. For a transaction, `code`: the answer of a create shows CREATED (PENDING for a hold, "
+        "NOTED for an annotation); reads show APPROVED, PENDING, CANCELED or NOTED. With "
+        "asynchronous postings (TRANSACTION_ASYNC=true), CREATED until a worker applies it, "
+        "and DECLINED (an extension: Midaz has no such status) when a rule refuses it, its "
+        "`description` then being `<code>: <message>`."
+    ),
+)
 ERROR = component(
     "Error",
     {
@@ -56,6 +83,7 @@ ERROR = component(
         "fields": "object",
     },
     ["code", "title", "message"],
+    description=_catalog(),
 )
 
 
