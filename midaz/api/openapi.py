@@ -64,10 +64,10 @@ component(
     ["code"],
     description=(
         "Midaz's status object. For a transaction, `code`: the answer of a create shows "
-        "CREATED (PENDING for a hold, NOTED for an annotation); reads show APPROVED, PENDING, CANCELED or NOTED. With "
-        "asynchronous postings (TRANSACTION_ASYNC=true), CREATED until a worker applies it, "
-        "and DECLINED (an extension: Midaz has no such status) when a rule refuses it, its "
-        "`description` then being `<code>: <message>`."
+        "CREATED (PENDING for a hold, NOTED for an annotation); reads show APPROVED, "
+        "PENDING, CANCELED or NOTED. With asynchronous postings (TRANSACTION_ASYNC=true), "
+        "CREATED until a worker applies it, and DECLINED (an extension: Midaz has no such "
+        "status) when a rule refuses it, its `description` then being `<code>: <message>`."
     ),
 )
 ERROR = component(
