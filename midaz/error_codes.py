@@ -100,6 +100,7 @@ CATALOG: dict[str, ErrorCode] = {
     "0110": ErrorCode(404, "No Account Types Found"),
     "0111": ErrorCode(400, "Invalid Account Rule Type"),
     "0112": ErrorCode(400, "Invalid Account Rule Value"),
+    "0113": ErrorCode(422, "Invalid Accounting Route"),
     "0114": ErrorCode(422, "Transaction Route Not Informed"),
     "0115": ErrorCode(400, "Invalid Transaction Route ID"),
     "0116": ErrorCode(422, "Accounting Route Count Mismatch"),

@@ -174,7 +174,15 @@ def _check_account(route: OperationRoute, alias: str, types: dict[str, str]) -> 
     kind, valid_if = rule.get("ruleType"), rule.get("validIf")
     if kind is None:
         return
-    # The rule was checked when the route was written (0111, 0112): alias or account_type.
+    # The API checks a rule when the route is written (0111, 0112); one changed by other means
+    # (the admin, SQL) that is not alias + string or account_type + list of strings is 0113.
+    well_formed = (kind == "alias" and isinstance(valid_if, str)) or (
+        kind == "account_type"
+        and isinstance(valid_if, list)
+        and all(isinstance(v, str) for v in valid_if)
+    )
+    if not well_formed:
+        raise _refuse("0113", f"The account rule of the route of {alias} is not valid.")
     if kind == "alias" and alias != valid_if:
         raise _refuse("0118", f"The route accepts only {valid_if}, not {alias}.")
     if kind == "account_type" and types.get(alias) not in (valid_if or []):

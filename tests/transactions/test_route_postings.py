@@ -221,3 +221,20 @@ def test_routes_off_again_means_no_checks(routes: Routes) -> None:
     )
     body = routes.book.ok(routes.book.transfer("@alice", "@carol", "1"))
     assert "routeCode" not in body["operations"][0]
+
+
+def test_a_route_rule_changed_outside_the_api_is_0113(routes: Routes) -> None:
+    """The API refuses a malformed rule when a route is written (0111, 0112); one changed by
+    other means (the admin, SQL) refuses the postings that meet it."""
+    from transactions.models import OperationRoute
+
+    t = routes.transfer
+    for broken in (
+        {"ruleType": "alias", "validIf": ["@alice"]},
+        {"ruleType": "account_type", "validIf": "deposit"},
+        {"ruleType": "holder", "validIf": "x"},
+    ):
+        OperationRoute.objects.filter(pk=routes.src).update(account=broken)
+        assert_error(
+            t("@alice", "@bob", "1", routes.src, routes.dst, routeId=routes.payout), 422, "0113"
+        )
