@@ -315,22 +315,6 @@ class MongoMetadataStore(MetadataStore):
         except (PyMongoError, NotImplementedError, KeyError):
             return {}
 
-    def indexes(self, model: type[Model]) -> list[dict[str, Any]]:
-        """The metadata indexes of the entity's collection: ``{key, unique, sparse}``."""
-        found = []
-        for name, info in self.collection(model).index_information().items():
-            fields = [field for field, _ in info.get("key", [])]
-            if len(fields) == 1 and fields[0].startswith("metadata."):
-                found.append(
-                    {
-                        "name": name,
-                        "key": fields[0][len("metadata.") :],
-                        "unique": bool(info.get("unique")),
-                        "sparse": bool(info.get("sparse")),
-                    }
-                )
-        return found
-
 
 _stores: dict[tuple[str, str], MetadataStore] = {}
 _stores_lock = threading.Lock()

@@ -538,13 +538,7 @@ def transaction_create(
         ledger, spec, kind=kind, idempotency=idempotency, parent_id=parent_id, accept=accept
     )
     with posting_metadata.externalized(transaction_row(prepared.tx), prepared.legs) as sent:
-        if connection.in_atomic_block:
-            # Inside a caller's transaction (a revert): a savepoint keeps a refusal from
-            # poisoning it.
-            with transaction.atomic():
-                result = _call_post(sent.row, sent.legs, prepared.opts)
-        else:
-            result = _call_post(sent.row, sent.legs, prepared.opts)
+        result = _call_post(sent.row, sent.legs, prepared.opts)
         if "replay" in result:
             sent.discard()
     body = answer(prepared, result)
@@ -645,7 +639,10 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
         }
         # The new operations carry the time of the commit or cancel, not the hold's.
         with posting_metadata.externalized(
-            {**transaction_row(tx), "created_at": now}, legs, transaction_metadata=False
+            {**transaction_row(tx), "created_at": now},
+            legs,
+            transaction_metadata=False,
+            savepoint=False,
         ) as sent:
             _call_post(sent.row, sent.legs, opts)
         return transaction_out(tx, tx.operations.order_by("created_at", "id"))

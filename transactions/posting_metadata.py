@@ -62,15 +62,20 @@ def externalized(
     transaction_metadata: bool = True,
     savepoint: bool = True,
 ) -> Iterator[Sent]:
-    """Gives the row and legs for ``midaz_post``. With an external store, they carry no
-    metadata, the block runs in a database transaction (a savepoint inside one, unless
-    ``savepoint=False``: a bulk, which rolls back whole) and, unless the block discards them,
-    the documents are written when it ends, before that transaction commits.
+    """Gives the row and legs for ``midaz_post``, the block inside a savepoint when it runs in a
+    caller's database transaction (a revert: a refusal must not poison it), unless
+    ``savepoint=False`` (a bulk, a commit or cancel: they roll back whole).
+
+    With an external store, the row and legs carry no metadata, the block always runs in a
+    database transaction (its own, or the savepoint) and, unless the block discards them, the
+    documents are written when it ends, before that transaction commits.
     ``transaction_metadata=False`` leaves the transaction's document alone (a commit or cancel
-    does not change it). With the default store, gives the row and legs as they are."""
+    does not change it)."""
     store = metadata_store.store()
+    nested = connection.in_atomic_block
     if store.in_rows:
-        yield Sent(tx_row, legs)
+        with transaction.atomic() if savepoint and nested else nullcontext():
+            yield Sent(tx_row, legs)
         return
     sent = Sent({**tx_row, "metadata": {}}, [{**leg, "metadata": {}} for leg in legs])
     if transaction_metadata and tx_row.get("metadata"):
@@ -78,6 +83,6 @@ def externalized(
     sent.operations.update(
         {uuid.UUID(leg["op"]): leg["metadata"] for leg in legs if leg.get("metadata")}
     )
-    with transaction.atomic() if savepoint or not connection.in_atomic_block else nullcontext():
+    with transaction.atomic() if savepoint or not nested else nullcontext():
         yield sent
         sent.write(store)

@@ -159,7 +159,6 @@ DECLARE
     v_idem jsonb := p_opts->'idem';
     v_soft boolean := coalesce((p_opts->>'soft')::boolean, false);
     v_record record;
-    v_bal record;
     v_leg jsonb;
     v_state jsonb := '{}'::jsonb;   -- balance id -> current {available, on_hold, version}
     v_index jsonb := '{}'::jsonb;   -- "alias#key" -> balance row as jsonb
@@ -173,8 +172,6 @@ DECLARE
     v_sign numeric;
     v_ops jsonb := '[]'::jsonb;
     v_snapshots jsonb := '[]'::jsonb;
-    v_wanted int;
-    v_found int := 0;
     v_settings jsonb;
     v_aliases text[];
     v_pairs text[];
