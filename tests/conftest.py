@@ -68,6 +68,13 @@ def _reads_on_primary_by_default(settings: Any) -> None:
     settings.READ_FROM_REPLICA = False
 
 
+@pytest.fixture(autouse=True)
+def _auth_off_unless_marked(request: pytest.FixtureRequest, settings: Any) -> None:
+    """API-key authentication is on outside the embedded default. The ledger's behaviour is
+    tested without it, as Midaz's compatibility runs are; tests marked ``auth`` turn it on."""
+    settings.AUTH_ENABLED = request.node.get_closest_marker("auth") is not None
+
+
 @pytest.fixture
 def real_replica(transactional_db: None, settings: Any) -> Iterator[None]:
     """Point the ``replica`` alias at the real streaming replica (the test database is
