@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services run stop test lint format ci bench
+.PHONY: help venv services run stop test lint audit format ci bench
 
 # The services of scripts/services.sh, for `test` and `lint` only (`run` uses none: with no
 # DATABASE_URL the project starts its embedded PostgreSQL). A variable already set in the
@@ -18,6 +18,9 @@ test lint: export DATABASE_REPLICA_URL ?= postgres://midaz:midaz@127.0.0.1:5433/
 test lint: export VALKEY_URL ?= redis://127.0.0.1:6379/0
 test lint: export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
 test lint: export SECRET_KEY ?= test-only-secret-key
+# The tests speak plain HTTP (Django's test client, local gunicorn); production redirects to
+# HTTPS (midaz/settings.py, "Security"), and a test checks that it does.
+test lint: export SECURE_SSL_REDIRECT ?= false
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -66,9 +69,13 @@ format: venv ## Format the code and apply safe lint fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+audit: venv ## pip-audit of the pinned requirements (fails on a known vulnerability)
+	$(BIN)/python scripts/audit.py
+
 # One after the other even under `make -j`: both start the services.
-ci: ## lint, then test (what .ci/run runs)
+ci: ## lint, audit, then test (what .ci/run runs)
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory audit
 	$(MAKE) --no-print-directory test
 
 # The benchmark suite of issue #4 (BENCHMARKS.md): one command, a table, bench/results/latest.json

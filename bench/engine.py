@@ -39,6 +39,10 @@ def django_env() -> dict[str, str]:
         "SECRET_KEY": "bench-only-secret-key-not-for-production",
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Comparable with the earlier runs: no API key, plain HTTP. What a key costs per
+        # request is measured on its own (BENCHMARKS.md, "API keys").
+        "AUTH_ENABLED": "false",
+        "SECURE_SSL_REDIRECT": "false",
         "DATABASE_CONN_MAX_AGE": "600",
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "midaz.settings",

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import connections
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 
 from midaz import metadata as metadata_store
@@ -24,7 +25,14 @@ from midaz.db_router import REPLICA, replica_configured
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
-class HealthView(LedgerAPIView):
+class SystemView(LedgerAPIView):
+    """Probes and the version answer without credentials: they show no ledger data."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+
+class HealthView(SystemView):
     @extend_schema(summary="Liveness", tags=["System"], responses={200: str})
     def get(self, request: Request) -> HttpResponse:
         return HttpResponse("healthy", content_type="text/plain")
@@ -82,7 +90,7 @@ def readiness() -> tuple[bool, dict[str, dict[str, Any]]]:
     return healthy, checks
 
 
-class ReadyView(LedgerAPIView):
+class ReadyView(SystemView):
     @extend_schema(summary="Readiness", tags=["System"], responses={200: dict, 503: dict})
     def get(self, request: Request) -> HttpResponse:
         healthy, checks = readiness()
@@ -97,7 +105,7 @@ class ReadyView(LedgerAPIView):
         return json_response(body, status=200 if healthy else 503)
 
 
-class VersionView(LedgerAPIView):
+class VersionView(SystemView):
     @extend_schema(summary="Version", tags=["System"], responses={200: dict})
     def get(self, request: Request) -> HttpResponse:
         return json_response(

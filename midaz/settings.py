@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "midaz",
     "onboarding",
     "transactions",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -207,9 +208,15 @@ if METADATA_BACKEND == "mongodb" and not MONGO_URL:
 MAX_PAGINATION_LIMIT = env.int("MAX_PAGINATION_LIMIT", default=100)
 MAX_PAGINATION_MONTH_DATE_RANGE = env.int("MAX_PAGINATION_MONTH_DATE_RANGE", default=1)
 
+# API keys (access/): ``Authorization: Bearer <key>``. On by default outside the embedded
+# development default; off for local development and Midaz compatibility runs.
+AUTH_ENABLED = env.bool(
+    "AUTH_ENABLED", default=env.bool("PLUGIN_AUTH_ENABLED", default=not EMBEDDED)
+)
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["access.auth.BearerKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["access.auth.KeyScopePermission"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "midaz.api.errors.exception_handler",
@@ -227,7 +234,33 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/v1",
+    # The schema and its viewers are public: they describe the API and show no data.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
+
+# --- Security -----------------------------------------------------------------------------------
+
+# Outside DEBUG the settings pass ``manage.py check --deploy`` as they stand: HTTPS redirect,
+# HSTS, secure cookies. Behind a TLS-terminating proxy or ingress, set
+# SECURE_PROXY_SSL_HEADER=true so that its X-Forwarded-Proto is believed (only there: a client
+# could otherwise claim HTTPS). The probes stay reachable over plain HTTP for the kubelet.
+_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_SECURE)
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^readyz$", r"^version$", r"^metrics$"]
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if _SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_SECURE)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_SECURE)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_SECURE)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_SECURE)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Django basics ----------------------------------------------------------------------------
 

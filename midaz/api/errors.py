@@ -37,7 +37,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
         return error_response(LedgerError(str(exc.detail), code="0047"))
     if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
-        return error_response(LedgerError(str(exc.detail), code="0041"))
+        # No credentials at all is Midaz's "Token Missing"; credentials that are not a usable
+        # key are "Invalid Token".
+        code = "0041" if isinstance(exc, drf_exceptions.NotAuthenticated) else "0042"
+        response = error_response(LedgerError(str(exc.detail), code=code))
+        if auth_header := getattr(exc, "auth_header", None):
+            response["WWW-Authenticate"] = auth_header
+        return response
     if isinstance(exc, drf_exceptions.PermissionDenied):
         return error_response(LedgerError(str(exc.detail), code="0043"))
     if isinstance(exc, Http404 | drf_exceptions.NotFound):
@@ -58,8 +64,31 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
                 status=503,
             )
         )
+    if _database_unavailable(exc):
+        logger.warning("the database is unavailable: %s", exc)
+        response = error_response(
+            LedgerError(
+                "The database is unavailable. Try again later (a retry with the same "
+                "X-Idempotency key is never posted twice).",
+                code="0046",
+                status=503,
+            )
+        )
+        response["Retry-After"] = "1"
+        return response
     logger.exception("unhandled error", exc_info=exc)
     return error_response(LedgerError("internal error", code="0046"))
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    """A lost or refused database connection (a restart, a failover), or an operational
+    failure PostgreSQL itself says is transient: the client may retry."""
+    import psycopg
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(
+        exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError
+    )
 
 
 def _unique_metadata_clash(exc: Exception) -> bool:

@@ -20,6 +20,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework.request import Request
 
+from access import auth as access_auth
 from midaz.api.openapi import cursor_list, error_responses, offset_list
 from midaz.api.query import ListQuery, cursor_page, filter_common, offset_page, parse_list_query
 from midaz.api.render import count_response, json_response, no_content
@@ -93,6 +94,8 @@ class ResourceView(LedgerAPIView):
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[Any]:
         qs: QuerySet[Any] = self.resource.model.objects.all()  # type: ignore[attr-defined]
+        if self.resource.model is Organization:
+            return access_auth.visible(self.request, qs)
         if scope.ledger is not None:
             return qs.filter(ledger=scope.ledger)
         if scope.organization is not None:

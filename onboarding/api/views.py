@@ -103,6 +103,7 @@ def _param(name: str, description: str) -> OpenApiParameter:
 )
 class OrganizationCollection(CollectionView):
     resource = ORGANIZATIONS
+    lists_organizations = True  # every key may list; it sees its own organizations
     name_filters = ("legal_name", "doing_business_as")
 
     def create(self, scope: Scope, data: dict[str, Any]) -> Organization:
@@ -123,6 +124,7 @@ class OrganizationCollection(CollectionView):
 @documented(ORGANIZATIONS, "item")
 class OrganizationItem(ItemView):
     resource = ORGANIZATIONS
+    organization_kwarg = "id"  # the organization a key must cover
 
     def update(self, obj: Organization, data: dict[str, Any]) -> Organization:
         return services.organization_update(organization=obj, data=data)
@@ -134,6 +136,7 @@ class OrganizationItem(ItemView):
 @documented(ORGANIZATIONS, "count")
 class OrganizationCount(CountView):
     resource = ORGANIZATIONS
+    lists_organizations = True
 
 
 # --- ledgers -----------------------------------------------------------------------------------
