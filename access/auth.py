@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db import connections
+from django.db.models import QuerySet
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -50,19 +49,28 @@ class InvalidToken(exceptions.AuthenticationFailed):
     """Credentials that are not a usable key: Midaz's 0042."""
 
 
+# One statement, written out: the ORM's compile of the same query (an aggregate over the
+# organizations) cost 2.5 ms per request against 0.6 ms for this (bench/auth_cost.py).
+_LOOKUP = """
+SELECT k.id, k.name, k.scope, k.all_organizations,
+       ARRAY(SELECT o.organization_id FROM {through} o WHERE o.apikey_id = k.id)
+  FROM {keys} k
+ WHERE k.digest = %s AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+"""
+
+
 def _grant_for(key: str) -> Grant | None:
-    row = (
-        ApiKey.objects.using("default")
-        .filter(digest=digest_of(key), revoked_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .annotate(orgs=ArrayAgg("organizations__id", default=[]))
-        .values("id", "name", "scope", "all_organizations", "orgs")
-        .first()
+    sql = _LOOKUP.format(
+        keys=ApiKey._meta.db_table, through=ApiKey.organizations.through._meta.db_table
     )
+    with connections["default"].cursor() as cursor:
+        cursor.execute(sql, [digest_of(key)])
+        row = cursor.fetchone()
     if row is None:
         return None
-    orgs = None if row["all_organizations"] else frozenset(o for o in row["orgs"] if o)
-    return Grant(row["id"], row["name"], row["scope"] == ApiKey.READ_WRITE, orgs)
+    key_id, name, scope, everything, orgs = row
+    organizations = None if everything else frozenset(orgs)
+    return Grant(key_id, name, scope == ApiKey.READ_WRITE, organizations)
 
 
 class BearerKeyAuthentication(BaseAuthentication):

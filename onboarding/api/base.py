@@ -94,8 +94,8 @@ class ResourceView(LedgerAPIView):
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[Any]:
         qs: QuerySet[Any] = self.resource.model.objects.all()  # type: ignore[attr-defined]
-        if self.resource.model is Organization:
-            return access_auth.visible(self.request, qs)
+        if getattr(self, "lists_organizations", False):
+            return access_auth.visible(self.request, qs)  # a key lists its own only
         if scope.ledger is not None:
             return qs.filter(ledger=scope.ledger)
         if scope.organization is not None:
