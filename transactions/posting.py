@@ -175,7 +175,13 @@ def call_function(sql: str, args: list[Any]) -> Any:
         try:
             cursor.execute(sql, args, prepare=True)
         except psycopg.Error as exc:
-            raise error_from_database(exc) from exc
+            error = error_from_database(exc)
+            if error is exc:
+                # Not a refusal: the connection may be broken (a database restart). Django's
+                # cursors would say so; this raw one must, or Django keeps the dead connection
+                # (CONN_MAX_AGE) and every later posting of this thread fails with it.
+                connection.errors_occurred = True
+            raise error from exc
         row = cursor.fetchone()
     assert row is not None
     answer = row[0]

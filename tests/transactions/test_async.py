@@ -254,6 +254,7 @@ def assert_applied_once(ids: list[str]) -> None:
     assert Operation.objects.filter(transaction_id__in=ids).count() == 2 * len(ids)
 
 
+@pytest.mark.chaos
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_applies_exactly_once_after_sigkill_mid_batch(
     book: Book, client: Client, settings: Any, worker: Worker
@@ -302,6 +303,7 @@ def test_a_real_worker_applies_exactly_once_after_sigkill_mid_batch(
     assert book.balance("@alice")[0] == D(60)
 
 
+@pytest.mark.chaos
 @pytest.mark.django_db(transaction=True)
 def test_rabbitmq_restarted_under_async_load(
     book: Book, client: Client, settings: Any, worker: Worker
