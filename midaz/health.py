@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -33,7 +34,9 @@ class SystemView(LedgerAPIView):
 
 
 class HealthView(SystemView):
-    @extend_schema(summary="Liveness", tags=["System"], responses={200: str})
+    @extend_schema(
+        summary="Liveness", tags=["System"], responses={(200, "text/plain"): OpenApiTypes.STR}
+    )
     def get(self, request: Request) -> HttpResponse:
         return HttpResponse("healthy", content_type="text/plain")
 

@@ -295,3 +295,23 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "midaz.api.openapi.add_components",
 ]
+
+# --- Input limits -----------------------------------------------------------------------------
+
+# What one request may carry (README, "Input limits"). Past them a request is refused with a
+# Midaz error before anything is written. The metadata limits (keys of 100 characters, values
+# of 2,000, 100 keys per body, no nesting) and the JSON nesting depth (10) are Midaz's own and
+# fixed (midaz/api/validation.py).
+# A body larger than this is 413 0143 (Django reads no more of it). Room for a bulk request of
+# 1,000 ordinary postings.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=4 * 1024 * 1024)
+# Uploads (the Gold DSL file) up to this size stay in memory; a Gold file may have at most
+# MAX_DSL_FILE_BYTES (0048), a multipart body at most MAX_REQUEST_BODY_BYTES in all (0143).
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_DSL_FILE_BYTES", default=1024 * 1024)
+MAX_DSL_FILE_BYTES = FILE_UPLOAD_MAX_MEMORY_SIZE
+# Legs (source + destination entries) of one transaction; more is 400 0047.
+MAX_TRANSACTION_LEGS = env.int("MAX_TRANSACTION_LEGS", default=1000)
+# Digits of an amount, rate or limit as written out in full (integer digits + decimal places,
+# trailing decimal zeros not counted): more is 400 0047. PostgreSQL's NUMERIC would take up to
+# 131,072 + 16,383 digits; no currency needs more than a few dozen.
+MAX_AMOUNT_DIGITS = env.int("MAX_AMOUNT_DIGITS", default=64)

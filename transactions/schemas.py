@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from midaz.api.validation import F, Schema
+from django.conf import settings
+
+from midaz.api.validation import F, Schema, check_digits, validate_metadata
 from midaz.exceptions import ValidationFailed
 from transactions.spec import DEFAULT_BALANCE_KEY, Entry, Rate, Share, TransactionSpec
 
@@ -189,6 +191,30 @@ def parse_transaction_date(raw: str | None, *, pending: bool) -> datetime | None
     return moment
 
 
+def check_spec_limits(spec: TransactionSpec) -> TransactionSpec:
+    """The input limits of a posting whatever its form (README, "Input limits"): at most
+    ``MAX_TRANSACTION_LEGS`` entries, amounts of at most ``MAX_AMOUNT_DIGITS`` digits (0047),
+    Midaz's metadata limits (0050, 0051, 0067). The JSON validator checked most of this already;
+    a Gold DSL program is checked only here."""
+    legs = len(spec.sources) + len(spec.destinations)
+    if legs > settings.MAX_TRANSACTION_LEGS:
+        message = f"A transaction may have at most {settings.MAX_TRANSACTION_LEGS} entries."
+        raise ValidationFailed(
+            message, code="0047", entity_type=ENTITY, fields={"send": f"{legs} entries"}
+        )
+    check_digits(spec.value, "send.value", ENTITY)
+    validate_metadata(dict(spec.metadata or {}), ENTITY)
+    for side, entries in (("source.from", spec.sources), ("distribute.to", spec.destinations)):
+        for i, entry in enumerate(entries):
+            if entry.amount is not None:
+                check_digits(entry.amount, f"send.{side}[{i}].amount.value", ENTITY)
+            if entry.rate is not None:
+                check_digits(entry.rate.value, f"send.{side}[{i}].rate.value", ENTITY)
+            if entry.metadata:
+                validate_metadata(dict(entry.metadata), ENTITY)
+    return spec
+
+
 def spec_from_body(data: dict[str, Any], *, kind: str) -> TransactionSpec:
     """Build the spec of a checked body. ``kind``: json, inflow, outflow (annotation, block
     and unblock use the json body)."""
@@ -204,7 +230,7 @@ def spec_from_body(data: dict[str, Any], *, kind: str) -> TransactionSpec:
         destinations = (external,)
     pending = bool(data.get("pending")) and kind in {"json", "outflow"}
     skip = data.get("skip") or {}
-    return TransactionSpec(
+    spec = TransactionSpec(
         asset=asset,
         value=value,
         sources=sources,
@@ -220,3 +246,4 @@ def spec_from_body(data: dict[str, Any], *, kind: str) -> TransactionSpec:
         skip_fees=bool(skip.get("fees")),
         skip_tracer=bool(skip.get("tracer")),
     )
+    return check_spec_limits(spec)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 
@@ -30,6 +31,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
                 "The request body is larger than the server accepts.", code="0143", status=413
             )
         )
+    if isinstance(exc, SuspiciousOperation | MultiPartParserError):
+        # A multipart body that cannot be read, or with too many fields or files.
+        return error_response(LedgerError(f"The request body cannot be read: {exc}", code="0047"))
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return error_response(LedgerError("The method is not allowed on this route.", code="0485"))
     if isinstance(exc, drf_exceptions.ParseError):

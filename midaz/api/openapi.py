@@ -118,7 +118,42 @@ def add_components(
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     for name, spec in COMPONENTS.items():
         schemas.setdefault(name, spec)
+    for path, operations in result.get("paths", {}).items():
+        if path.startswith("/v1/"):
+            for method, operation in operations.items():
+                if isinstance(operation, dict) and method != "parameters":
+                    _add_common_errors(path, operation)
     return result
+
+
+_COMMON_ERRORS = {
+    400: "Invalid input: a malformed path parameter (0065), query or body",
+    404: "Not found: the organization, ledger or entity of the path",
+    413: "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE (0143)",
+    429: "Too many requests from this client (0499, when RATE_LIMIT is set)",
+}
+
+
+def _add_common_errors(path: str, operation: dict[str, Any]) -> None:
+    """The Midaz error answers that any operation can give, whatever its view documents: a
+    path parameter that is not a UUID is 400 0065 and an unknown one 404, an oversized body
+    413 0143 (Django's body limit, before the view), a rate-limited client 429 0499."""
+    responses = operation.setdefault("responses", {})
+    statuses = [429]
+    if "{" in path or operation.get("requestBody") or operation.get("parameters"):
+        statuses.append(400)
+    if "{" in path:
+        statuses.append(404)
+    if operation.get("requestBody"):
+        statuses.append(413)
+    for status in statuses:
+        responses.setdefault(
+            str(status),
+            {
+                "description": _COMMON_ERRORS[status],
+                "content": {"application/json": {"schema": ref("Error")}},
+            },
+        )
 
 
 _ERROR_TEXTS = {

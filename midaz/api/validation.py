@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
+
 from midaz.exceptions import ValidationFailed
 
 MAX_DEPTH = 10
@@ -67,10 +69,13 @@ class F:
 
     def openapi(self) -> dict[str, Any]:
         spec: dict[str, Any]
-        if self.kind in {"string", "uuid"}:
+        if self.kind == "uuid":
+            # An empty string is read as absent, as Midaz's `omitempty,uuid` does.
+            spec = {
+                "anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0}]
+            }
+        elif self.kind == "string":
             spec = {"type": "string"}
-            if self.kind == "uuid":
-                spec["format"] = "uuid"
             if self.max_length:
                 spec["maxLength"] = self.max_length
             if self.enum:
@@ -90,8 +95,12 @@ class F:
         elif self.kind == "metadata":
             spec = {
                 "type": "object",
+                "description": f"flat: keys of at most {METADATA_KEY_MAX} characters, values of "
+                f"at most {METADATA_VALUE_MAX}; at most {MAX_METADATA_KEYS} keys in a body; on "
+                "PATCH a null value deletes the key",
                 "additionalProperties": {
-                    "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+                    "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+                    "nullable": True,
                 },
             }
         else:
@@ -349,7 +358,31 @@ def parse_decimal(value: Any, path: str, entity: str) -> Decimal:
             code="0094",
             entity_type=entity,
         )
+    check_digits(result, path, entity)
     return result
+
+
+def amount_digits(value: Decimal) -> int:
+    """The digits of ``value`` written out in full: integer digits plus decimal places
+    (``1e6`` has 7, ``0.0010`` has 4, ``100.10`` has 5). Decimal places count even when they
+    are zeros: PostgreSQL stores the scale as written."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if exponent >= 0:
+        return len(digits) + exponent
+    return max(len(digits), -exponent)
+
+
+def check_digits(value: Decimal, path: str, entity: str) -> None:
+    """At most ``settings.MAX_AMOUNT_DIGITS`` digits (0047)."""
+    limit = settings.MAX_AMOUNT_DIGITS
+    if amount_digits(value) > limit:
+        raise ValidationFailed(
+            f"{path} must have at most {limit} digits",
+            code="0047",
+            entity_type=entity,
+            fields={path: f"{path} must have at most {limit} digits"},
+        )
 
 
 def validate_metadata(metadata: dict[str, Any], entity: str) -> None:

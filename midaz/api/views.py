@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from midaz.api.validation import Schema
+from midaz.api.validation import MAX_DEPTH, Schema
 from midaz.exceptions import ValidationFailed
 
 _RENDERER = JSONRenderer()
@@ -46,6 +47,17 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
 
+def _parse_int(text: str) -> int | Decimal:
+    """An integer beyond 64 bits is read as a ``Decimal``: exact however long (Python's int()
+    stops at 4,300 digits), and never handed to orjson, which writes no such integer."""
+    return int(text) if len(text) < 19 else _big_int(text)
+
+
+def _big_int(text: str) -> int | Decimal:
+    number = Decimal(text)
+    return int(number) if -(2**63) <= number < 2**63 else number
+
+
 def _has_float(node: Any) -> bool:
     if isinstance(node, float):
         return True
@@ -63,7 +75,10 @@ def _metadata_numbers(node: Any, in_metadata: bool = False) -> Any:
     if isinstance(node, list):
         return [_metadata_numbers(v, in_metadata) for v in node]
     if in_metadata and isinstance(node, Decimal):
-        return float(node)
+        number = float(node)
+        if not math.isfinite(number):  # 1e400: beyond a JSON (double) number, as in Midaz
+            raise ValidationFailed(f"The metadata number {node} is out of range.", code="0094")
+        return number
     return node
 
 
@@ -83,12 +98,24 @@ def read_json_exact(request: Request) -> Any:
             return data
     except orjson.JSONDecodeError:
         pass
+    except RecursionError:  # _has_float on a body nested deeper than the stack allows
+        raise _too_deep() from None
     try:
-        return _metadata_numbers(
-            json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
+        data = json.loads(
+            raw, parse_float=Decimal, parse_int=_parse_int, parse_constant=_refuse_constant
         )
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as exc:
         raise ValidationFailed(f"The request body is not valid JSON: {exc}", code="0094") from None
+    try:
+        return _metadata_numbers(data)
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _too_deep() -> ValidationFailed:
+    return ValidationFailed(f"The JSON body is nested deeper than {MAX_DEPTH} levels.", code="0144")
 
 
 def path_uuid(value: str, name: str) -> uuid.UUID:

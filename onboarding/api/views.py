@@ -202,7 +202,8 @@ class LedgerSettingsView(LedgerAPIView):
     @extend_schema(
         summary="Update ledger settings",
         tags=["Ledgers"],
-        request={"application/json": {"type": "object"}},
+        # A null body changes nothing, as it does in Midaz.
+        request={"application/json": {"type": "object", "nullable": True}},
         responses={200: _SETTINGS, 400: ERROR, 404: ERROR},
     )
     def patch(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:

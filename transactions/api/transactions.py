@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any, ClassVar
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import (
@@ -243,7 +245,6 @@ class BulkCreate(LedgerAPIView):
         )
 
 
-MAX_DSL_BYTES = 1024 * 1024
 _DEPRECATION = {
     "Deprecation": "true",
     "Sunset": "Sat, 01 Aug 2026 00:00:00 GMT",
@@ -272,6 +273,10 @@ class DslCreate(LedgerAPIView):
         from transactions.dsl import GoldError, parse_gold
 
         ledger = ledger_or_404(organization_id, ledger_id)
+        # Django bounds the memory of an upload, not its size: refuse a body over the limit
+        # before the multipart parser spools it to disk.
+        if int(request.META.get("CONTENT_LENGTH") or 0) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise RequestDataTooBig("The request body is larger than the server accepts.")
         upload = request._request.FILES.get("dsl")
         if upload is None or ".gold" not in (upload.name or ""):
             raise ValidationFailed(
@@ -279,13 +284,16 @@ class DslCreate(LedgerAPIView):
                 code="0048",
                 entity_type="Transaction",
             )
-        raw = upload.read(MAX_DSL_BYTES + 1)
-        if len(raw) > MAX_DSL_BYTES:
+        limit = settings.MAX_DSL_FILE_BYTES
+        raw = upload.read(limit + 1)
+        if len(raw) > limit:
             raise ValidationFailed(
-                "The Gold file is larger than 1 MB.", code="0048", entity_type="Transaction"
+                f"The Gold file is larger than {limit} bytes.",
+                code="0048",
+                entity_type="Transaction",
             )
         try:
-            spec = parse_gold(raw.decode("utf-8"))
+            spec = schemas.check_spec_limits(parse_gold(raw.decode("utf-8")))
         except UnicodeDecodeError:
             raise ValidationFailed(
                 "The Gold file must be UTF-8 text.", code="0048", entity_type="Transaction"
