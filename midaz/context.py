@@ -11,5 +11,11 @@ request_id: ContextVar[str] = ContextVar("request_id", default="-")
 pinned_to_primary: ContextVar[bool] = ContextVar("pinned_to_primary", default=False)
 
 
+# Who sent the request (midaz.read_your_writes.writer_of), and whether the replica has replayed
+# that writer's last write: None until a read first asks.
+writer: ContextVar[str | None] = ContextVar("writer", default=None)
+replica_has_writes: ContextVar[bool | None] = ContextVar("replica_has_writes", default=None)
+
+
 def pin_to_primary() -> None:
     pinned_to_primary.set(True)

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connections
 
-from midaz import context
+from midaz import context, read_your_writes
 
 PRIMARY = "default"
 REPLICA = "replica"
@@ -46,7 +46,23 @@ def read_alias() -> str:
         or connections[PRIMARY].in_atomic_block
     ):
         return PRIMARY
+    if not _replica_has_the_writers_writes():
+        return PRIMARY
     return REPLICA if _replica_reachable() else PRIMARY
+
+
+def _replica_has_the_writers_writes() -> bool:
+    """Asked once per request, at its first replica read (midaz.read_your_writes)."""
+    known = context.replica_has_writes.get()
+    if known is None:
+        if settings.READ_YOUR_WRITES_SECONDS <= 0 or not _replica_reachable():
+            known = True
+        else:
+            known = read_your_writes.replica_has(context.writer.get())
+        context.replica_has_writes.set(known)
+        if not known:
+            context.pin_to_primary()
+    return known
 
 
 def _replica_reachable() -> bool:

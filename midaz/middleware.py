@@ -6,11 +6,14 @@ import logging
 import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from uuid_utils.compat import uuid7
 
-from midaz import context
+from midaz import context, read_your_writes
+from midaz.db_router import reads_use_replica
 
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -26,11 +29,19 @@ class RequestContextMiddleware:
         rid = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid7())
         rid_token = context.request_id.set(rid)
         pin_token = context.pinned_to_primary.set(False)
+        across = reads_use_replica() and settings.READ_YOUR_WRITES_SECONDS > 0
+        writer = read_your_writes.writer_of(request) if across else None
+        writer_token = context.writer.set(writer)
+        fresh_token = context.replica_has_writes.set(None)
         try:
             response = self.get_response(request)
+            if writer is not None and request.method not in _SAFE and response.status_code < 400:
+                read_your_writes.remember_write(writer)
         finally:
             context.request_id.reset(rid_token)
             context.pinned_to_primary.reset(pin_token)
+            context.writer.reset(writer_token)
+            context.replica_has_writes.reset(fresh_token)
         response["X-Request-Id"] = rid
         return response
 

@@ -115,10 +115,17 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     _replica.update(
         CONN_MAX_AGE=_conn_max_age, CONN_HEALTH_CHECKS=_health_checks, TEST={"MIRROR": "default"}
     )
+    # An unreachable replica host must not hold reads: they go to the primary (db_router).
+    _replica.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2)
+    )
     DATABASES["replica"] = _replica
 
 DATABASE_ROUTERS = ["midaz.db_router.PrimaryReplicaRouter"]
 READ_FROM_REPLICA = env.bool("READ_FROM_REPLICA", default=True)
+# A client that wrote reads from the primary until the replica has replayed its write, for up
+# to this many seconds after it (midaz/read_your_writes.py); 0 = only within one request.
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Valkey / Redis) -------------------------------------------------------------------

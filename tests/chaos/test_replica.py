@@ -58,17 +58,22 @@ def _server_env() -> dict[str, str]:
 FAILED_READS: list[str] = []
 
 
-def read(http: Http, path: str) -> dict:
+# Another client than the one that posts (auth is off in these servers, so the header only
+# names the client for read-your-writes, midaz/read_your_writes.py): its reads may lag.
+OTHER_CLIENT = {"Authorization": "Bearer another-client"}
+
+
+def read(http: Http, path: str, headers: dict[str, str] | None = None) -> dict:
     """A GET retried like any client would; it must end in 200."""
-    outcome = send_until_answered(http, "GET", path, give_up_after=30)
+    outcome = send_until_answered(http, "GET", path, headers=headers, give_up_after=30)
     FAILED_READS.extend(f"{a.status} {a.error} {path}" for a in outcome.transient)
     assert outcome.final is not None, outcome.attempts
     assert outcome.final.status == 200, (path, outcome.final.status, outcome.final.raw[:500])
     return outcome.final.body
 
 
-def bob(http: Http, ledger: Ledger) -> Decimal:
-    body = read(http, ledger.path("/accounts/alias/@bob/balances"))
+def bob(http: Http, ledger: Ledger, headers: dict[str, str] | None = None) -> Decimal:
+    body = read(http, ledger.path("/accounts/alias/@bob/balances"), headers)
     return Decimal(body["items"][0]["available"])
 
 
@@ -109,11 +114,11 @@ def test_reads_fall_back_to_the_primary_while_the_replica_is_down(
         assert bob(http, ledger) == 16
         # Reads return to the replica (each worker tries it again within
         # REPLICA_RETRY_SECONDS): with its replay paused, a new posting is not seen by plain
-        # balance reads from other requests.
+        # balance reads of another client.
         with replay_paused():
             postings.append(post_transfer(ledger, "@alice", "@bob", "2"))
             wait_until(
-                lambda: all(bob(http, ledger) == 16 for _ in range(8)),
+                lambda: all(bob(http, ledger, OTHER_CLIENT) == 16 for _ in range(8)),
                 20,
                 "the reads to return to the replica",
             )
@@ -140,6 +145,10 @@ def test_a_lagging_replica_does_not_hide_a_write_from_its_writer(log_dir: Path) 
             assert posting.outcome.final is not None
             assert posting.outcome.final.status == 201
             assert not replica_caught_up(), "replay is paused: the replica must lag"
+            # In its next requests the writer reads its new balance (from the primary, as the
+            # replica has not replayed its write); another client is answered by the replica.
+            assert [bob(http, ledger) for _ in range(4)] == [Decimal(30)] * 4
+            assert bob(http, ledger, OTHER_CLIENT) == 0
             # The writer reads its transaction back at once: the replica misses it, the
             # primary answers, with its operations.
             got = read(http, ledger.path(f"/transactions/{posting.tx_id}"))

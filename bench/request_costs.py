@@ -1,9 +1,12 @@
-"""What an API key costs per request (issue 7): the key lookup alone, and a whole small read
-(``GET /v1/organizations/<id>`` through Django, no HTTP server) with authentication on and off.
+"""What two per-request guarantees cost (issue 7), through Django without an HTTP server:
 
-    .venv/bin/python -m bench.auth_cost [iterations]
+- the API key: the key lookup alone, and ``GET /v1/organizations/<id>`` with auth on and off;
+- read your writes across requests: ``POST /v1/organizations`` with ``READ_YOUR_WRITES_SECONDS``
+  on (the WAL position read and kept in Valkey) and off, with the streaming replica configured.
 
-Uses its own database (``midaz_bench_auth``, recreated) on the primary of ``make services``.
+    .venv/bin/python -m bench.request_costs [iterations]
+
+Uses its own database (``midaz_bench_auth``, recreated) on the services of ``make services``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench.common import ROOT, db_url, median, percentile, recreate_database
+from bench.common import (
+    PG_REPLICA_PORT,
+    ROOT,
+    db_url,
+    median,
+    percentile,
+    recreate_database,
+    wait_for_replica,
+)
 
 DB = "midaz_bench_auth"
 
@@ -34,14 +45,17 @@ def main() -> None:
     recreate_database(DB)
     os.environ.update(
         DATABASE_URL=db_url(DB),
-        SECRET_KEY="bench-only-secret-key-not-for-production",
+        DATABASE_REPLICA_URL=db_url(DB, PG_REPLICA_PORT),
+        VALKEY_URL="redis://127.0.0.1:6379/1",
+        SECRET_KEY="bench-only-secret-key-not-for-production",  # noqa: S106
         DEBUG="false",
         ALLOWED_HOSTS="testserver",
         SECURE_SSL_REDIRECT="false",
         LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="midaz.settings",
     )
-    os.environ.pop("DATABASE_REPLICA_URL", None)
+    if not wait_for_replica():
+        raise SystemExit("the streaming replica did not replay the new database")
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -78,6 +92,21 @@ def main() -> None:
     assert with_key.get(path).status_code == 200
     assert without.get(path).status_code == 401
 
+    settings.AUTH_ENABLED = False
+    body = {"legalName": "Bench", "legalDocument": "1"}
+    writes = n // 4
+
+    def create() -> None:
+        assert without.post("/v1/organizations", body, "application/json").status_code == 201
+
+    ryw_on: list[float] = []
+    ryw_off: list[float] = []
+    for _ in range(rounds):
+        settings.READ_YOUR_WRITES_SECONDS = 60
+        ryw_on += timed(create, writes // rounds)
+        settings.READ_YOUR_WRITES_SECONDS = 0
+        ryw_off += timed(create, writes // rounds)
+
     def line(name: str, values: list[float]) -> str:
         return f"{name:<28} median {median(values):.3f} ms   p99 {percentile(values, 99):.3f} ms"
 
@@ -86,6 +115,9 @@ def main() -> None:
     print(line("GET organization, auth on", on))
     print(line("GET organization, auth off", off))
     print(f"auth adds {median(on) - median(off):.3f} ms to the median read")
+    print(line("POST organization, RYW on", ryw_on))
+    print(line("POST organization, RYW off", ryw_off))
+    print(f"read-your-writes adds {median(ryw_on) - median(ryw_off):.3f} ms to the median write")
 
 
 if __name__ == "__main__":
