@@ -128,6 +128,8 @@ def add_components(
 
 _COMMON_ERRORS = {
     400: "Invalid input: a malformed path parameter (0065), query or body",
+    401: "No API key (0041), or one that is unknown, revoked or expired (0042); AUTH_ENABLED",
+    403: "The API key does not cover this organization, or is read-only (0043); AUTH_ENABLED",
     404: "Not found: the organization, ledger or entity of the path",
     413: "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE (0143)",
     429: "Too many requests from this client (0499, when RATE_LIMIT is set)",
@@ -140,6 +142,8 @@ def _add_common_errors(path: str, operation: dict[str, Any]) -> None:
     413 0143 (Django's body limit, before the view), a rate-limited client 429 0499."""
     responses = operation.setdefault("responses", {})
     statuses = [429]
+    if any(operation.get("security") or []):  # [{}] is "no key needed"
+        statuses += [401, 403]
     if "{" in path or operation.get("requestBody") or operation.get("parameters"):
         statuses.append(400)
     if "{" in path:

@@ -109,6 +109,7 @@ def test_the_schema_declares_the_bearer_scheme() -> None:
         "/v1/organizations/{organization_id}/ledgers/{ledger_id}/transactions/json"
     ]["post"]
     assert {"BearerKey": []} in posting["security"]
+    assert {"401", "403"} <= set(posting["responses"])
 
 
 def test_a_revoked_key_stops_working_at_once(tenants: tuple[Tenant, Tenant]) -> None:
