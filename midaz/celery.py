@@ -9,7 +9,13 @@ can be inspected there. Losing one loses nothing: the state of a posting is in P
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import (
+    beat_init,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+)
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "midaz.settings")
@@ -44,3 +50,40 @@ def _declare_dead_letters(sender: object = None, **_: object) -> None:
     """The dead-letter queue must exist for RabbitMQ to keep what it dead-letters."""
     with app.connection_for_write() as conn:
         POSTINGS_DEAD.bind(conn).declare()
+
+
+@worker_init.connect
+def _serve_metrics(sender: object = None, **_: object) -> None:
+    """The worker's metrics (async apply lag, applied postings) on METRICS_PORT, served by the
+    main process; with PROMETHEUS_MULTIPROC_DIR its pool children's too (emptied first)."""
+    from django.conf import settings
+
+    from midaz import metrics
+
+    if not settings.METRICS_ENABLED:
+        return
+    metrics.reset_multiprocess_dir()
+    metrics.serve_worker_metrics(settings.METRICS_PORT)
+
+
+@worker_process_shutdown.connect
+def _drop_process_metrics(pid: int | None = None, **_: object) -> None:
+    from midaz import metrics
+
+    metrics.process_exited(pid or os.getpid())
+
+
+@worker_process_init.connect
+def _trace_worker(**_: object) -> None:
+    """Tracing in each pool process (after the fork: the span exporter's thread must be its own);
+    nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+    from midaz import tracing
+
+    tracing.init("worker")
+
+
+@beat_init.connect
+def _trace_beat(**_: object) -> None:
+    from midaz import tracing
+
+    tracing.init("beat")

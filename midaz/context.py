@@ -5,6 +5,9 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
+# The organization and ledger the request's path names (for the logs); None when it names none.
+organization_id: ContextVar[str | None] = ContextVar("organization_id", default=None)
+ledger_id: ContextVar[str | None] = ContextVar("ledger_id", default=None)
 
 # Set once the current request (or task) has written to the primary: its later reads must see
 # that write, so they go to the primary too (read your own writes).

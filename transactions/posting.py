@@ -106,6 +106,9 @@ class Idempotency:
 class PostingResult:
     body: dict[str, Any]
     replayed: bool
+    # The state the transaction is left in (APPROVED, PENDING, NOTED; CREATED when accepted for
+    # a worker); "" for a replay.
+    status: str = ""
 
 
 # --- the idempotency cache (Valkey), in front of the durable record -----------------------------
@@ -559,7 +562,10 @@ def transaction_create(
             transaction.on_commit(lambda: _cache_answer(ledger.id, key, body))
         else:
             _cache_answer(ledger.id, idempotency, body)
-    return PostingResult(body=body, replayed="replay" in result)
+    replayed = "replay" in result
+    return PostingResult(
+        body=body, replayed=replayed, status="" if replayed else str(prepared.tx.status)
+    )
 
 
 def _replayed_answer(replay: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework.request import Request
 
+from midaz import metrics
 from midaz.api.openapi import ERROR, cursor_list, error_responses
 from midaz.api.query import bad_query, cursor_page, filter_common, parse_list_query
 from midaz.api.render import count_response, json_response
@@ -67,6 +68,29 @@ def _post(
         raise
 
 
+def _counted(outcome: metrics.Outcome, result: posting.PostingResult) -> posting.PostingResult:
+    if result.replayed:
+        outcome.replayed()
+    else:
+        outcome.posted(result.status)
+    return result
+
+
+def _bulk_counted(outcome: metrics.Outcome, result: bulk.BulkResult) -> None:
+    """Each item of a bulk (bulks are synchronous: an answer's CREATED is APPROVED)."""
+    if result.replayed:
+        outcome.replayed()
+        return
+    for item in result.body["items"]:
+        if "error" in item:
+            outcome.refused(str(item["error"]["code"]))
+        elif item.get("replayed"):
+            outcome.replayed()
+        else:
+            status = str(item["transaction"]["status"]["code"])
+            outcome.posted(Transaction.Status.APPROVED if status == "CREATED" else status)
+
+
 def _created(result: posting.PostingResult, extra: dict[str, str] | None = None) -> HttpResponse:
     headers = {"X-Idempotency-Replayed": "true" if result.replayed else "false", **(extra or {})}
     return json_response(result.body, status=201, headers=headers)
@@ -79,16 +103,18 @@ class TransactionCreateView(LedgerAPIView):
     schema_of_body: ClassVar[Schema] = schemas.TRANSACTION_JSON
 
     def post(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
-        ledger = _posting_ledger(organization_id, ledger_id)
-        data = self.schema_of_body.validate(read_json_exact(request))
-        spec = schemas.spec_from_body(data, kind=self.kind)
-        idempotency = posting.Idempotency.for_request(
-            body=data,
-            kind=self.kind,
-            header_key=request.headers.get("X-Idempotency") or None,
-            header_ttl=request.headers.get("X-TTL"),
-        )
-        return _created(_post(organization_id, ledger_id, ledger, spec, self.kind, idempotency))
+        with metrics.posting(self.kind) as outcome:
+            ledger = _posting_ledger(organization_id, ledger_id)
+            data = self.schema_of_body.validate(read_json_exact(request))
+            spec = schemas.spec_from_body(data, kind=self.kind)
+            idempotency = posting.Idempotency.for_request(
+                body=data,
+                kind=self.kind,
+                header_key=request.headers.get("X-Idempotency") or None,
+                header_ttl=request.headers.get("X-TTL"),
+            )
+            result = _post(organization_id, ledger_id, ledger, spec, self.kind, idempotency)
+            return _created(_counted(outcome, result))
 
 
 def _create_view(name: str, kind: str, schema: Schema, summary: str) -> type[TransactionCreateView]:
@@ -209,6 +235,16 @@ class BulkCreate(LedgerAPIView):
         },
     )
     def post(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
+        with metrics.posting("bulk") as outcome:
+            result = self._post(request, organization_id, ledger_id)
+            _bulk_counted(outcome, result)
+        return json_response(
+            result.body,
+            status=result.status,
+            headers={"X-Idempotency-Replayed": "true" if result.replayed else "false"},
+        )
+
+    def _post(self, request: Request, organization_id: str, ledger_id: str) -> bulk.BulkResult:
         ledger = ledger_or_404(organization_id, ledger_id)
         envelope = _BULK_ENVELOPE.validate(read_json_exact(request))
         raw_items = envelope["transactions"]
@@ -228,7 +264,7 @@ class BulkCreate(LedgerAPIView):
                 fields={"transactions": f"{len(raw_items)} items"},
             )
         atomic = envelope.get("atomic")
-        result = bulk.bulk_post(
+        return bulk.bulk_post(
             ledger=ledger,
             items=[_bulk_item(item) for item in raw_items],
             atomic=True if atomic is None else bool(atomic),
@@ -237,11 +273,6 @@ class BulkCreate(LedgerAPIView):
                 request.headers.get("X-Idempotency") or None,
                 request.headers.get("X-TTL"),
             ),
-        )
-        return json_response(
-            result.body,
-            status=result.status,
-            headers={"X-Idempotency-Replayed": "true" if result.replayed else "false"},
         )
 
 
@@ -269,6 +300,14 @@ class DslCreate(LedgerAPIView):
         responses={201: TRANSACTION, **_ERRORS},
     )
     def post(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
+        with metrics.posting("dsl") as outcome:
+            result = _counted(outcome, self._post(request, organization_id, ledger_id))
+        link = request.build_absolute_uri().rsplit("/dsl", 1)[0] + "/json"
+        return _created(result, {**_DEPRECATION, "Link": f'<{link}>; rel="successor-version"'})
+
+    def _post(
+        self, request: Request, organization_id: str, ledger_id: str
+    ) -> posting.PostingResult:
         # Imported here: the deprecated DSL route should not weigh on the JSON hot path.
         from transactions.dsl import GoldError, parse_gold
 
@@ -306,9 +345,7 @@ class DslCreate(LedgerAPIView):
             header_key=request.headers.get("X-Idempotency") or None,
             header_ttl=request.headers.get("X-TTL"),
         )
-        result = posting.transaction_create(ledger=ledger, spec=spec, idempotency=idempotency)
-        link = request.build_absolute_uri().rsplit("/dsl", 1)[0] + "/json"
-        return _created(result, {**_DEPRECATION, "Link": f'<{link}>; rel="successor-version"'})
+        return posting.transaction_create(ledger=ledger, spec=spec, idempotency=idempotency)
 
 
 def _transaction_id(raw: str) -> Any:
@@ -323,12 +360,18 @@ class _TransactionAction(LedgerAPIView):
     def post(
         self, request: Request, organization_id: str, ledger_id: str, transaction_id: str
     ) -> HttpResponse:
-        ledger = ledger_or_404(organization_id, ledger_id)
-        tx_id = _transaction_id(transaction_id)
-        if self.verb == "revert":
-            return _created(posting.transaction_revert(ledger=ledger, transaction_id=tx_id))
-        settle = posting.transaction_commit if self.verb == "commit" else posting.transaction_cancel
-        return json_response(settle(ledger=ledger, transaction_id=tx_id), status=201)
+        with metrics.posting(self.verb) as outcome:
+            ledger = ledger_or_404(organization_id, ledger_id)
+            tx_id = _transaction_id(transaction_id)
+            if self.verb == "revert":
+                result = posting.transaction_revert(ledger=ledger, transaction_id=tx_id)
+                return _created(_counted(outcome, result))
+            settle = (
+                posting.transaction_commit if self.verb == "commit" else posting.transaction_cancel
+            )
+            body = settle(ledger=ledger, transaction_id=tx_id)
+            outcome.posted(str(body["status"]["code"]))
+            return json_response(body, status=201)
 
 
 def _action_view(name: str, verb: str, summary: str) -> type[_TransactionAction]:
