@@ -29,7 +29,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,10 +206,32 @@ def process_registry() -> CollectorRegistry:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """``GET /metrics``: no API key (it shows counts, no ledger data); the chart keeps it off the
-    Ingress, for Prometheus inside the cluster."""
     output = generate_latest(process_registry()) + generate_latest(_QUEUE)
     return HttpResponse(output, content_type=CONTENT_TYPE_LATEST)
+
+
+class MetricsMiddleware:
+    """``GET /metrics`` for Prometheus inside the cluster, answered before the rest of the stack:
+
+    * no API key: it shows counts and timings, no ledger data;
+    * any Host: Prometheus scrapes a pod by its IP, which ALLOWED_HOSTS does not list (the
+      answer builds no URL from the host, so there is nothing to poison);
+    * not through a proxy: a request that carries ``X-Forwarded-For`` came through the Ingress
+      (every controller adds it, and a client cannot take it off), and gets the ordinary 404 of
+      an unknown route. Scrapes go to the pods directly.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.path == "/metrics"
+            and request.method in {"GET", "HEAD"}
+            and "HTTP_X_FORWARDED_FOR" not in request.META
+        ):
+            return metrics_view(request)
+        return self.get_response(request)
 
 
 # --- Processes -----------------------------------------------------------------------------------

@@ -306,6 +306,8 @@ else:
     # prometheus_client turns multiprocess mode on when the variable exists, even empty.
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 if METRICS_ENABLED:
+    # /metrics itself, right after the request id (before the host check and the API keys).
+    MIDDLEWARE.insert(1, "midaz.metrics.MetricsMiddleware")
     MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
     MIDDLEWARE.append("django_prometheus.middleware.PrometheusAfterMiddleware")
 

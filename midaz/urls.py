@@ -1,6 +1,5 @@
 """URL configuration: the ``/v1`` API, system endpoints, the OpenAPI schema and the admin."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import (
@@ -10,7 +9,7 @@ from drf_spectacular.views import (
     SpectacularYAMLAPIView,
 )
 
-from midaz import health, metrics
+from midaz import health
 from midaz.api.errors import route_not_found
 from onboarding import urls as onboarding_urls
 from onboarding.api import metadata_indexes
@@ -40,10 +39,7 @@ urlpatterns = [
         metadata_indexes.MetadataIndexItem.as_view(),
     ),
     path("admin/", admin.site.urls),
-]
-if settings.METRICS_ENABLED:
-    urlpatterns.append(path("metrics", metrics.metrics_view))
-urlpatterns += [
+    # /metrics is answered by midaz.metrics.MetricsMiddleware.
     # Anything else is Midaz's "route not found" (0484), whatever the method and DEBUG.
     re_path(r"^(?!admin/|static/)", route_not_found),
 ]

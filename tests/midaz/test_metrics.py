@@ -62,6 +62,17 @@ def test_metrics_need_no_api_key_and_show_http_and_ledger_metrics(client: Client
     assert value_in(text, "midaz_async_queue_depth") == 0
 
 
+def test_metrics_answer_a_scrape_by_pod_ip_but_not_through_the_ingress(client: Client) -> None:
+    # Prometheus scrapes a pod by its IP: a host ALLOWED_HOSTS does not list.
+    assert client.get("/v1/organizations", HTTP_HOST="10.1.2.3:3002").status_code == 400
+    assert (
+        "midaz_postings_total" in client.get("/metrics", HTTP_HOST="10.1.2.3:3002").content.decode()
+    )
+    # Through the Ingress (X-Forwarded-For): an unknown route.
+    proxied = client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert_error(proxied, 404, "0484")
+
+
 def test_postings_are_counted_by_kind_status_and_code(book: Book) -> None:
     before = {
         "approved": postings("json", "APPROVED"),

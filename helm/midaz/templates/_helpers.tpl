@@ -223,6 +223,18 @@ checksum/secret: {{ include "midaz.secretData" . | sha256sum }}
 {{- end }}
 {{- end -}}
 
+{{/* "true" when the ledger serves metrics and the pods are to be annotated for Prometheus. */}}
+{{- define "midaz.scrapeAnnotated" -}}
+{{- if and .Values.metrics.podAnnotations (eq (toString .Values.config.METRICS_ENABLED) "true") -}}true{{- end -}}
+{{- end -}}
+
+{{/* Prometheus's scrape annotations: (dict "port" port) */}}
+{{- define "midaz.scrapeAnnotations" -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/path: /metrics
+{{- end -}}
+
 {{/* envFrom + env of every ledger container: (dict "ctx" $ "configMap" name "secret" name) */}}
 {{- define "midaz.appEnv" -}}
 envFrom:
