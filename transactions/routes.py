@@ -325,6 +325,14 @@ def _operation_routes(ledger: Ledger, ids: list[uuid.UUID]) -> list[OperationRou
             entity_type=TRANSACTION_ROUTE,
         )
     wanted = list(dict.fromkeys(ids))
+    for route_id in wanted:
+        try:
+            uuid.UUID(str(route_id))
+        except ValueError:
+            # An empty item passes the body's uuid check (empty reads as absent): no such route.
+            raise not_found(
+                "0101", OPERATION_ROUTE, f"Operation route {route_id!r} was not found."
+            ) from None
     found = {r.id: r for r in OperationRoute.objects.filter(ledger_id=ledger.id, pk__in=wanted)}
     for route_id in wanted:
         if route_id not in found:

@@ -263,6 +263,9 @@ def test_transaction_route_errors(api: Api, ledger: dict[str, Any]) -> None:
     assert_error(
         api.post(tr, {"title": "t", "operationRoutes": [src["id"], str(uuid7())]}), 404, "0101"
     )
+    # An empty id (the uuid check reads "" as absent) is no route either, not a 500.
+    assert_error(api.post(tr, {"title": "t", "operationRoutes": [""]}), 404, "0101")
+    assert_error(api.post(tr, {"title": "t", "operationRoutes": [src["id"], ""]}), 404, "0101")
     other = api.create_ledger(ledger["organizationId"])
     foreign = make(api, other, "destination")
     assert_error(
