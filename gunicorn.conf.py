@@ -30,7 +30,7 @@ max_requests_jitter = max_requests // 10
 
 def on_starting(server: object) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from midaz.metrics import reset_multiprocess_dir
+        from midaz.multiproc import reset_multiprocess_dir
 
         reset_multiprocess_dir()
 

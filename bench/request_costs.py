@@ -1,8 +1,11 @@
-"""What two per-request guarantees cost (issue 7), through Django without an HTTP server:
+"""What per-request guarantees and instruments cost (issues 7 and 8), through Django without an
+HTTP server:
 
 - the API key: the key lookup alone, and ``GET /v1/organizations/<id>`` with auth on and off;
 - read your writes across requests: ``POST /v1/organizations`` with ``READ_YOUR_WRITES_SECONDS``
-  on (the WAL position read and kept in Valkey) and off, with the streaming replica configured.
+  on (the WAL position read and kept in Valkey) and off, with the streaming replica configured;
+- Prometheus metrics (``METRICS_ENABLED``: django-prometheus's middleware and the ledger's posting
+  counters), on and off, for ``GET /v1/organizations/<id>`` and ``POST .../transactions/json``.
 
     .venv/bin/python -m bench.request_costs [iterations]
 
@@ -107,8 +110,52 @@ def main() -> None:
         settings.READ_YOUR_WRITES_SECONDS = 0
         ryw_off += timed(create, writes // rounds)
 
+    # Metrics: a client whose middleware was loaded without django-prometheus's and /metrics'.
+    settings.READ_YOUR_WRITES_SECONDS = 0
+    metered = Client()
+    api = metered
+    ledger = _post(api, f"/v1/organizations/{org.pk}/ledgers", {"name": "bench"})
+    base = f"/v1/organizations/{org.pk}/ledgers/{ledger['id']}"
+    _post(api, f"{base}/assets", {"name": "usd", "type": "currency", "code": "USD"})
+    _post(api, f"{base}/accounts", {"assetCode": "USD", "type": "deposit", "alias": "@bench"})
+    instruments = ("django_prometheus.", "midaz.metrics.")
+    full = list(settings.MIDDLEWARE)
+    settings.MIDDLEWARE = [m for m in full if not m.startswith(instruments)]
+    bare = Client()
+    assert bare.get(path).status_code == 200  # loads its middleware now
+    settings.MIDDLEWARE = full
+    assert metered.get("/metrics").status_code == 200
+    assert bare.get("/metrics").status_code == 404
+    counter = iter(range(10**9))
+
+    def posting(client: Client) -> None:
+        body = {
+            "description": f"bench {next(counter)}",  # a new body each time: no replay
+            "send": {
+                "asset": "USD",
+                "value": "1",
+                "source": {"from": [_leg("@external/USD")]},
+                "distribute": {"to": [_leg("@bench")]},
+            },
+        }
+        response = client.post(f"{base}/transactions/json", body, "application/json")
+        assert response.status_code == 201, response.content
+
+    metrics_read_on: list[float] = []
+    metrics_read_off: list[float] = []
+    metrics_post_on: list[float] = []
+    metrics_post_off: list[float] = []
+    for _ in range(rounds):
+        settings.METRICS_ENABLED = True
+        metrics_read_on += timed(lambda: metered.get(path), n // rounds)
+        metrics_post_on += timed(lambda: posting(metered), writes // rounds)
+        settings.METRICS_ENABLED = False
+        metrics_read_off += timed(lambda: bare.get(path), n // rounds)
+        metrics_post_off += timed(lambda: posting(bare), writes // rounds)
+    settings.METRICS_ENABLED = True
+
     def line(name: str, values: list[float]) -> str:
-        return f"{name:<28} median {median(values):.3f} ms   p99 {percentile(values, 99):.3f} ms"
+        return f"{name:<30} median {median(values):.3f} ms   p99 {percentile(values, 99):.3f} ms"
 
     print(f"{n} iterations each")
     print(line("key lookup alone", lookup))
@@ -118,6 +165,23 @@ def main() -> None:
     print(line("POST organization, RYW on", ryw_on))
     print(line("POST organization, RYW off", ryw_off))
     print(f"read-your-writes adds {median(ryw_on) - median(ryw_off):.3f} ms to the median write")
+    print(line("GET organization, metrics on", metrics_read_on))
+    print(line("GET organization, metrics off", metrics_read_off))
+    print(f"metrics add {median(metrics_read_on) - median(metrics_read_off):.3f} ms to the read")
+    print(line("POST posting, metrics on", metrics_post_on))
+    print(line("POST posting, metrics off", metrics_post_off))
+    print(f"metrics add {median(metrics_post_on) - median(metrics_post_off):.3f} ms to a posting")
+
+
+def _post(client: object, path: str, body: dict[str, object]) -> dict[str, object]:
+    response = client.post(path, body, "application/json")  # type: ignore[attr-defined]
+    assert response.status_code == 201, response.content
+    result: dict[str, object] = response.json()
+    return result
+
+
+def _leg(alias: str) -> dict[str, object]:
+    return {"accountAlias": alias, "amount": {"asset": "USD", "value": "1"}}
 
 
 if __name__ == "__main__":

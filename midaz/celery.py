@@ -58,11 +58,14 @@ def _serve_metrics(sender: object = None, **_: object) -> None:
     main process; with PROMETHEUS_MULTIPROC_DIR its pool children's too (emptied first)."""
     from django.conf import settings
 
-    from midaz import metrics
+    from midaz.multiproc import reset_multiprocess_dir
 
     if not settings.METRICS_ENABLED:
         return
-    metrics.reset_multiprocess_dir()
+    reset_multiprocess_dir()  # before this process creates its own files
+
+    from midaz import metrics
+
     metrics.serve_worker_metrics(settings.METRICS_PORT)
 
 
@@ -74,11 +77,12 @@ def _drop_process_metrics(pid: int | None = None, **_: object) -> None:
 
 
 @worker_process_init.connect
-def _trace_worker(**_: object) -> None:
-    """Tracing in each pool process (after the fork: the span exporter's thread must be its own);
-    nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set."""
-    from midaz import tracing
+def _pool_process(**_: object) -> None:
+    """In each pool process: its metrics file, and tracing (after the fork: the span exporter's
+    thread must be its own; nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set)."""
+    from midaz import metrics, tracing
 
+    metrics.pool_process_started()
     tracing.init("worker")
 
 

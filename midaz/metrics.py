@@ -20,19 +20,18 @@
 Several processes: gunicorn's workers and Celery's pool children each keep their own values.
 With ``PROMETHEUS_MULTIPROC_DIR`` set (the chart sets it) prometheus_client writes them to
 memory-mapped files there and a scrape of any process adds them all up; gunicorn.conf.py and
-midaz/celery.py empty the directory at start and drop the files of dead processes.
+midaz/celery.py empty the directory at start (midaz/multiproc.py) and drop the files of dead
+processes.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -237,19 +236,11 @@ class MetricsMiddleware:
 # --- Processes -----------------------------------------------------------------------------------
 
 
-def reset_multiprocess_dir() -> None:
-    """Empties PROMETHEUS_MULTIPROC_DIR before the processes start: the files of a previous run
-    of the container (an emptyDir outlives it) would otherwise be added in."""
-    path = multiprocess_dir()
-    if not path:
-        return
-    directory = Path(path)
-    directory.mkdir(parents=True, exist_ok=True)
-    for child in directory.iterdir():
-        if child.is_dir():
-            shutil.rmtree(child, ignore_errors=True)
-        else:
-            child.unlink(missing_ok=True)
+def pool_process_started() -> None:
+    """In a worker's pool process: writes its (zero) apply-lag histogram at once, so that the
+    worker's /metrics shows the series before the first task (and rate() has a start)."""
+    if enabled() and multiprocess_dir():
+        ASYNC_APPLY_LAG.collect()  # reading a value makes this process's file
 
 
 def process_exited(pid: int) -> None:
