@@ -83,7 +83,8 @@ def test_service_monitor_is_off_by_default_and_optional() -> None:
     assert pods["spec"]["selector"]["matchLabels"].items() <= worker_labels.items()
     # No worker (no broker): no PodMonitor.
     alone = render(merged(MINIMAL, {"metrics": {"serviceMonitor": {"enabled": True}}}))
-    assert alone.of_kind("ServiceMonitor") and not alone.of_kind("PodMonitor")
+    assert alone.of_kind("ServiceMonitor")
+    assert not alone.of_kind("PodMonitor")
     report = helm.lint(
         CHART_DIR, values, strict=True, namespace=NAMESPACE, kube_version=f"v{KUBE_VERSION}"
     )
@@ -97,7 +98,7 @@ def test_settings_of_observability_in_the_config_map() -> None:
     assert config["METRICS_ENABLED"] == "true"
     assert config["METRICS_PORT"] == "9101"
     # Inside the pods' writable emptyDir (the root filesystem is read-only).
-    assert config["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
+    assert config["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")  # noqa: S108 - the emptyDir
     assert config["OTEL_EXPORTER_OTLP_ENDPOINT"] == ""  # tracing off
     assert config["OTEL_SERVICE_NAME"] == "midaz-ledger"
     traced = render(
