@@ -10,10 +10,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from access.models import ApiKey
+from console.admin_base import ConsoleAdmin
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ConsoleAdmin):
     list_display = ("name", "prefix", "scope", "all_organizations", "state", "created_at")
     list_filter = ("scope", "all_organizations")
     search_fields = ("name", "prefix", "organizations__legal_name")

@@ -38,6 +38,8 @@ BUILD_COMMIT = env.str("BUILD_COMMIT", default="")
 BUILD_TIME = env.str("BUILD_TIME", default="")
 
 INSTALLED_APPS = [
+    # The operator console's look (django-unfold): before django.contrib.admin.
+    "unfold",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "onboarding",
     "transactions",
     "access",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -358,6 +361,18 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "midaz.api.openapi.add_components",
 ]
+
+# --- Operator console (the admin; console/, README "Operator console") ------------------------
+
+UNFOLD = {
+    "SITE_TITLE": "Midaz console",
+    "SITE_HEADER": "Midaz ledger",
+    "SITE_SYMBOL": "account_balance",
+    "DASHBOARD_CALLBACK": "console.dashboard.dashboard_callback",
+    "SIDEBAR": {"show_search": True, "show_all_applications": True},
+}
+# The dashboard's 30-day charts are computed at most once per this many seconds (0: always).
+CONSOLE_DASHBOARD_CACHE_SECONDS = env.int("CONSOLE_DASHBOARD_CACHE_SECONDS", default=60)
 
 # --- Input limits -----------------------------------------------------------------------------
 

@@ -247,3 +247,34 @@ def spec_from_body(data: dict[str, Any], *, kind: str) -> TransactionSpec:
         skip_tracer=bool(skip.get("tracer")),
     )
     return check_spec_limits(spec)
+
+
+# The JSON create routes: kind -> the schema of its body (the console's posting form too).
+CREATE_SCHEMAS = {
+    "json": TRANSACTION_JSON,
+    "inflow": INFLOW,
+    "outflow": OUTFLOW,
+    "annotation": TRANSACTION_JSON,
+}
+
+
+def spec_from_gold_file(raw: bytes) -> TransactionSpec:
+    """The spec of an uploaded Gold file (``POST .../transactions/dsl`` and the console): at
+    most MAX_DSL_FILE_BYTES of UTF-8 text (0048), a valid program (0048, empty 0049), within the
+    input limits. The parser is imported here: the deprecated DSL route should not weigh on the
+    JSON hot path."""
+    from transactions.dsl import GoldError, parse_gold
+
+    limit = settings.MAX_DSL_FILE_BYTES
+    if len(raw) > limit:
+        raise ValidationFailed(
+            f"The Gold file is larger than {limit} bytes.", code="0048", entity_type="Transaction"
+        )
+    try:
+        return check_spec_limits(parse_gold(raw.decode("utf-8")))
+    except UnicodeDecodeError:
+        raise ValidationFailed(
+            "The Gold file must be UTF-8 text.", code="0048", entity_type="Transaction"
+        ) from None
+    except GoldError as exc:
+        raise ValidationFailed(exc.message, code=exc.code, entity_type="Transaction") from None

@@ -89,7 +89,11 @@ def read_json_exact(request: Request) -> Any:
     beyond 64 bits) is read again with the standard library, decimals kept exact. ``NaN`` and
     ``Infinity`` are refused (0094).
     """
-    raw = request.body
+    return parse_json_exact(request.body)
+
+
+def parse_json_exact(raw: bytes | str) -> Any:
+    """``read_json_exact`` of a body already in hand (the console's posting form)."""
     if not raw or not raw.strip():
         raise ValidationFailed("The request body is empty; a JSON object is expected.", code="0094")
     try:

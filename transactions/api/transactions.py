@@ -308,9 +308,6 @@ class DslCreate(LedgerAPIView):
     def _post(
         self, request: Request, organization_id: str, ledger_id: str
     ) -> posting.PostingResult:
-        # Imported here: the deprecated DSL route should not weigh on the JSON hot path.
-        from transactions.dsl import GoldError, parse_gold
-
         ledger = ledger_or_404(organization_id, ledger_id)
         # Django bounds the memory of an upload, not its size: refuse a body over the limit
         # before the multipart parser spools it to disk.
@@ -323,22 +320,8 @@ class DslCreate(LedgerAPIView):
                 code="0048",
                 entity_type="Transaction",
             )
-        limit = settings.MAX_DSL_FILE_BYTES
-        raw = upload.read(limit + 1)
-        if len(raw) > limit:
-            raise ValidationFailed(
-                f"The Gold file is larger than {limit} bytes.",
-                code="0048",
-                entity_type="Transaction",
-            )
-        try:
-            spec = schemas.check_spec_limits(parse_gold(raw.decode("utf-8")))
-        except UnicodeDecodeError:
-            raise ValidationFailed(
-                "The Gold file must be UTF-8 text.", code="0048", entity_type="Transaction"
-            ) from None
-        except GoldError as exc:
-            raise ValidationFailed(exc.message, code=exc.code, entity_type="Transaction") from None
+        raw = upload.read(settings.MAX_DSL_FILE_BYTES + 1)
+        spec = schemas.spec_from_gold_file(raw)
         idempotency = posting.Idempotency.for_request(
             body=raw.decode("utf-8"),
             kind="dsl",
