@@ -19,3 +19,4 @@ class ConsoleConfig(AppConfig):
         post_migrate.connect(ensure_groups, sender=self, dispatch_uid="console.ensure_groups")
         # The admin index is the dashboard (console/dashboard.py, UNFOLD DASHBOARD_CALLBACK).
         admin.site.index_template = "console/dashboard.html"
+        admin.site.index_title = "Dashboard"

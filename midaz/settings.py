@@ -371,6 +371,8 @@ UNFOLD = {
     "DASHBOARD_CALLBACK": "console.dashboard.dashboard_callback",
     "SIDEBAR": {"show_search": True, "show_all_applications": True},
 }
+# Unfold's login form carries no "next": a login at /admin/login/ lands on the dashboard.
+LOGIN_REDIRECT_URL = "/admin/"
 # The dashboard's 30-day charts are computed at most once per this many seconds (0: always).
 CONSOLE_DASHBOARD_CACHE_SECONDS = env.int("CONSOLE_DASHBOARD_CACHE_SECONDS", default=60)
 

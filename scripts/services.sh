@@ -63,7 +63,9 @@ pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok in
 
 ensure_packages() {
     local missing=() p
-    for p in postgresql redis-server rabbitmq-server; do  # they pull psql and redis-cli
+    # chromium (+ its driver): the console's browser tests (tests/console/test_browser.py) drive
+    # Debian's build through Playwright, so no browser is downloaded.
+    for p in postgresql redis-server rabbitmq-server chromium chromium-driver; do  # + psql, redis-cli
         pkg_installed "$p" || missing+=("$p")
     done
     if [ "${#missing[@]}" -eq 0 ]; then return; fi
