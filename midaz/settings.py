@@ -368,6 +368,8 @@ UNFOLD = {
     "SITE_TITLE": "Midaz console",
     "SITE_HEADER": "Midaz ledger",
     "SITE_SYMBOL": "account_balance",
+    # "View site": the API's documentation (the ledger has no other site).
+    "SITE_URL": "/v1/docs",
     "DASHBOARD_CALLBACK": "console.dashboard.dashboard_callback",
     "SIDEBAR": {"show_search": True, "show_all_applications": True},
 }
