@@ -1,10 +1,11 @@
 """Changelist pagination that never counts a big table.
 
 Django's admin counts the rows of a list (``SELECT COUNT(*)``) to number its pages: on a ledger
-with a million transactions that is a scan of the whole table or index on every page view.
-Here the count stops at ``CAP`` rows (a bounded ``COUNT(*)`` over ``LIMIT CAP + 1``), and an
-unfiltered list of a bigger table shows PostgreSQL's own estimate (``pg_class.reltuples``).
-Pages past the cap are not offered: an operator narrows the list with a filter or a search.
+with a million transactions that reads the whole table or index on every page view. Here the
+count stops at ``CAP`` rows (``SELECT COUNT(*) FROM (... LIMIT CAP + 1)``, a few milliseconds
+whatever the table's size), and pages are numbered up to the cap: past it an operator narrows
+the list with a filter or a search (deep OFFSET pages would be slow anyway). The dashboard
+shows the tables' sizes from PostgreSQL's estimate (``estimated_rows``).
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ def estimated_rows(model: Any, using: str = "default") -> int:
 
 
 class BoundedCountPaginator(Paginator):
-    """``count`` is exact up to ``CAP`` rows; beyond, the table's estimate (unfiltered) or
-    ``CAP + 1`` (filtered), and ``capped`` says so."""
+    """``count`` is exact up to ``cap`` rows, else ``cap`` (and ``capped`` is True)."""
 
     cap = CAP
 
@@ -49,10 +49,3 @@ class BoundedCountPaginator(Paginator):
         return self.cap
 
     capped = False
-
-    @cached_property
-    def estimate(self) -> int:
-        """The table's estimated size (for the "about N rows" hint of a capped list)."""
-        if not isinstance(self.object_list, QuerySet):
-            return len(self.object_list)
-        return estimated_rows(self.object_list.model, self.object_list.db)

@@ -117,6 +117,12 @@ class AccountAdmin(LedgerScopedAdmin):
     search_fields = ("alias",)
     search_help_text = "An @alias, an account id or metadata key=value"
     inlines = [BalanceInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # What postings, balances and the alias directory rely on never changes here.
+        fixed = ("organization", "ledger", "alias", "asset_code", "type", "parent_account")
+        return (*super().get_readonly_fields(request, obj), *(fixed if obj else ()))
+
     export_fields = (
         "id",
         "ledger_id",

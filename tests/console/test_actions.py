@@ -66,6 +66,7 @@ def test_money_cannot_be_added_changed_or_deleted(root: Client, book: Book, mode
     answer = root.post(f"{base}{obj.pk}/change/", {"available": "999999", "status": "APPROVED"})
     assert answer.status_code == 403
     assert Balance.objects.get(alias="@alice").available == before
+    assert root.get("/admin/console/auditrecord/add/").status_code == 403
     # The bulk delete action is not offered either.
     assert b"delete_selected" not in root.get(base).content
 
@@ -290,3 +291,22 @@ def test_filters_by_status_asset_and_date(viewer: Client, book: Book) -> None:
     assert list(none.context["cl"].result_list) == []
     today = viewer.get(CHANGELIST, {"created_at__gte": "2000-01-01 00:00:00+00:00"})
     assert len(today.context["cl"].result_list) == 2
+
+
+def test_an_account_keeps_its_alias_and_asset(root: Client, book: Book) -> None:
+    from onboarding.models import Account
+
+    alice = Account.objects.get(alias="@alice")
+    page = root.get(f"/admin/onboarding/account/{alice.id}/change/")
+    assert page.status_code == 200
+    assert b'name="alias"' not in page.content
+    assert b'name="name"' in page.content
+
+
+def test_logging_in_lands_on_the_dashboard(client: Client) -> None:
+    from django.contrib.auth.models import User
+
+    User.objects.create_user("dana", password="pw-for-dana-1", is_staff=True)
+    response = client.post("/admin/login/", {"username": "dana", "password": "pw-for-dana-1"})
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"

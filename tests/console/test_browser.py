@@ -141,6 +141,7 @@ def test_log_in_read_the_dashboard_find_an_account_and_commit(
     # Commit the pending transaction from its page.
     page.goto(f"{live_server.url}/admin/transactions/transaction/{held['id']}/change/")
     assert page.locator("#transaction-status").inner_text().strip() == "PENDING"
+    page.once("dialog", lambda dialog: dialog.accept())  # "Commit this transaction?"
     page.click("#operate-commit")
     page.wait_for_selector("#transaction-status:has-text('APPROVED')")
     assert "is APPROVED" in page.content()
