@@ -72,7 +72,9 @@ def test_a_posting_logs_json_with_its_ids_and_no_secret(log_lines: io.StringIO) 
     assert response.status_code == 201, response.content
     records = parsed(log_lines)
 
-    (access,) = [r for r in records if r.get("request_id") == "req-obs-1"]
+    lines = [r for r in records if r.get("request_id") == "req-obs-1"]
+    assert len(lines) == 1, records
+    (access,) = lines
     assert access["logger"] == "midaz.access"
     assert access["level"] == "INFO"
     assert access["method"] == "POST"
@@ -90,10 +92,10 @@ def test_a_posting_logs_json_with_its_ids_and_no_secret(log_lines: io.StringIO) 
     assert "ledger_id" not in org_only[0]
 
     text = log_lines.getvalue()
-    assert key not in text
-    assert key.split("_")[-1] not in text
-    assert "Bearer" not in text
-    assert secret_metadata not in text
+    assert key not in text, text
+    assert key.split("_")[-1] not in text, text
+    assert "Bearer" not in text, text
+    assert secret_metadata not in text, text
     # No database URL with its password (the test password, "midaz", is also a logger's name).
     database_password = settings.DATABASES["default"]["PASSWORD"]
     assert database_password
