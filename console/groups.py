@@ -18,27 +18,33 @@ EXPORT = "transactions.export_records"
 OPERATOR_EXTRA = (OPERATE, EXPORT)
 
 
-def _permissions(codenames: tuple[str, ...]) -> list[Permission]:
+def _permissions(codenames: tuple[str, ...], using: str) -> list[Permission]:
     found: list[Permission] = []
     for label in codenames:
         app_label, codename = label.split(".", 1)
         found.extend(
-            Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            Permission.objects.using(using).filter(
+                content_type__app_label=app_label, codename=codename
+            )
         )
     return found
 
 
 def ensure_groups(**kwargs: Any) -> None:
-    """Creates the groups if absent and sets their permissions to exactly these."""
+    """Creates the groups if absent and sets their permissions to exactly these.
+
+    Every query names the migrated database: a plain read would go to the replica, which may
+    not have replayed the permissions this migrate just made (and, while a test database is
+    being made, still points at the real database of the replica)."""
     using = kwargs.get("using", "default")
     if using != "default":
         return
     view = list(
-        Permission.objects.filter(
+        Permission.objects.using(using).filter(
             content_type__app_label__in=VIEWED_APPS, codename__startswith="view_"
         )
     )
-    viewer, _ = Group.objects.get_or_create(name=VIEWER)
+    viewer, _ = Group.objects.using(using).get_or_create(name=VIEWER)
     viewer.permissions.set(view)
-    operator, _ = Group.objects.get_or_create(name=OPERATOR)
-    operator.permissions.set(view + _permissions(OPERATOR_EXTRA))
+    operator, _ = Group.objects.using(using).get_or_create(name=OPERATOR)
+    operator.permissions.set(view + _permissions(OPERATOR_EXTRA, using))

@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from tests.chaos.harness import (
     serving,
     wait_until,
 )
+from tests.transactions.test_async import worker_command
 
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
@@ -54,23 +54,8 @@ class Worker:
         env = {**os.environ, "DATABASE_URL": database_url(), "SECRET_KEY": "test-only-secret-key"}
         env.pop("DATABASE_REPLICA_URL", None)
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "midaz",
-                    "worker",
-                    "-Q",
-                    "midaz.postings",
-                    "-c",
-                    "2",
-                    "--loglevel",
-                    "WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
+            self.proc = subprocess.Popen(  # noqa: S603 - a fixed command
+                worker_command(),
                 cwd=ROOT,
                 env=env,
                 start_new_session=True,

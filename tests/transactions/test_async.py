@@ -165,6 +165,26 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
+def worker_command() -> list[str]:
+    """A Celery worker of the postings queue with two pool processes (the fault tests too)."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "midaz",
+        "worker",
+        "-Q",
+        "midaz.postings",
+        "-c",
+        "2",
+        "--loglevel",
+        "WARNING",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+
+
 class Worker:
     """``celery -A midaz worker`` as a separate process group, against the test database."""
 
@@ -172,23 +192,8 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "midaz",
-                "worker",
-                "-Q",
-                "midaz.postings",
-                "-c",
-                "2",
-                "--loglevel",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+        self.proc = subprocess.Popen(  # noqa: S603 - a fixed command
+            worker_command(),
             env=_worker_env(),
             start_new_session=True,
             stdout=subprocess.DEVNULL,
