@@ -6,6 +6,7 @@ fails is rejected rather than acknowledged (``task_acks_on_failure_or_timeout`` 
 can be inspected there. Losing one loses nothing: the state of a posting is in PostgreSQL.
 """
 
+import logging
 import os
 
 from celery import Celery
@@ -66,7 +67,13 @@ def _serve_metrics(sender: object = None, **_: object) -> None:
 
     from midaz import metrics
 
-    metrics.serve_worker_metrics(settings.METRICS_PORT)
+    try:
+        metrics.serve_worker_metrics(settings.METRICS_PORT)
+    except OSError:
+        # A port already taken must not stop the worker: postings matter more than metrics.
+        logging.getLogger(__name__).exception(
+            "the worker's metrics cannot be served on port %s", settings.METRICS_PORT
+        )
 
 
 @worker_process_shutdown.connect

@@ -52,6 +52,7 @@ class Worker:
 
     def start(self) -> None:
         env = {**os.environ, "DATABASE_URL": database_url(), "SECRET_KEY": "test-only-secret-key"}
+        env["METRICS_PORT"] = "0"  # any free port: never one a stray worker of another run holds
         env.pop("DATABASE_REPLICA_URL", None)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(  # noqa: S603 - a fixed command

@@ -162,6 +162,7 @@ def _worker_env() -> dict[str, str]:
     env["DATABASE_URL"] = f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
     env.pop("DATABASE_REPLICA_URL", None)
     env["ASYNC_BATCH_SIZE"] = "500"
+    env["METRICS_PORT"] = "0"  # any free port: never one a stray worker of another run holds
     return env
 
 
@@ -259,6 +260,16 @@ def assert_applied_once(ids: list[str]) -> None:
     assert Operation.objects.filter(transaction_id__in=ids).count() == 2 * len(ids)
 
 
+def _batch_waiting() -> bool:
+    """A worker's batch is inside midaz_post_bulk, waiting on a lock."""
+    with psycopg.connect(_dsn(), autocommit=True) as probe:
+        row = probe.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%midaz_post_bulk%%'"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return bool(row and row[0])
+
+
 @pytest.mark.chaos
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_applies_exactly_once_after_sigkill_mid_batch(
@@ -271,21 +282,14 @@ def test_a_real_worker_applies_exactly_once_after_sigkill_mid_batch(
         "SELECT 1 FROM transactions_balance WHERE alias = '@bob' AND ledger_id = %s FOR UPDATE",
         [book.ledger["id"]],
     )
-    ids = post_many(client, book, 40)
-    worker.start()
-
-    def batch_waiting() -> bool:
-        with psycopg.connect(_dsn(), autocommit=True) as probe:
-            row = probe.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%midaz_post_bulk%%'"
-                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            ).fetchone()
-        return bool(row and row[0])
-
-    wait_for(batch_waiting, what="the worker's batch to wait on the lock")
-    worker.kill()  # SIGKILL, in the middle of the batch
-    blocker.rollback()
-    blocker.close()
+    try:
+        ids = post_many(client, book, 40)
+        worker.start()
+        wait_for(_batch_waiting, what="the worker's batch to wait on the lock")
+        worker.kill()  # SIGKILL, in the middle of the batch
+    finally:
+        blocker.rollback()  # also when the test fails: a held lock would stall the teardown
+        blocker.close()
 
     def no_batch() -> bool:
         with psycopg.connect(_dsn(), autocommit=True) as probe:
