@@ -131,8 +131,11 @@ if env.str("DATABASE_REPLICA_URL", default=""):
 DATABASE_ROUTERS = ["midaz.db_router.PrimaryReplicaRouter"]
 READ_FROM_REPLICA = env.bool("READ_FROM_REPLICA", default=True)
 # A client that wrote reads from the primary until the replica has replayed its write, for up
-# to this many seconds after it (midaz/read_your_writes.py); 0 = only within one request.
-READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=60)
+# to this many seconds after it (midaz/read_your_writes.py); 0 = only within one request (and
+# lookups by id, retried on the primary). Off by default: it costs every read a Valkey GET and
+# every write a WAL-position read and a Valkey SET, which cut HTTP throughput by a third to
+# two thirds here (BENCHMARKS.md, 2026-12-03).
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Valkey / Redis) -------------------------------------------------------------------

@@ -50,7 +50,11 @@ def replay_paused() -> Iterator[None]:
 
 
 def _server_env() -> dict[str, str]:
-    return {"READ_FROM_REPLICA": "true", "DATABASE_REPLICA_URL": database_url(replica_port())}
+    return {
+        "READ_FROM_REPLICA": "true",
+        "DATABASE_REPLICA_URL": database_url(replica_port()),
+        "READ_YOUR_WRITES_SECONDS": "60",  # opt-in (off by default): a writer's next reads
+    }
 
 
 # The 5xx or dropped connections the reads met (a server thread's replica connection that
