@@ -199,6 +199,9 @@ class Operation(BaseModel):
     # A cross-asset entry's conversion (transactions/conversion.py): {from, to, value,
     # externalId, amount}, and ``of`` on the external legs that balance each asset.
     rate = models.JSONField(null=True, blank=True)
+    # An OVERDRAFT companion: the id of the operation whose amount it completes (midaz_post
+    # writes it); a reversal folds the companion back into exactly that leg.
+    companion_of = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta(BaseModel.Meta):
         constraints = [
