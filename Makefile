@@ -42,9 +42,11 @@ venv: $(STAMP) ## Create the virtualenv from the pinned requirements
 services: ## Start PostgreSQL (+ streaming replica), Redis and RabbitMQ if they are down
 	scripts/services.sh up
 
-run: venv ## Migrate and serve the ledger on :3002 (embedded PostgreSQL unless DATABASE_URL is set)
+# `make run` serves this machine only (DEBUG on, any host, no API keys): HOST=0.0.0.0 to share it.
+HOST ?= 127.0.0.1
+run: venv ## Migrate and serve the ledger on 127.0.0.1:3002 (HOST=0.0.0.0 for the network)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py runserver 0.0.0.0:$${SERVER_PORT:-3002}
+	$(BIN)/python manage.py runserver $(HOST):$${SERVER_PORT:-3002}
 
 stop: ## Stop the embedded PostgreSQL that `make run` leaves running in .data/postgres
 	@if [ -f .data/postgres/postmaster.pid ]; then \
