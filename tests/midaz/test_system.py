@@ -38,14 +38,50 @@ def test_readyz_checks_every_configured_service(client: Client, real_replica: No
 
 
 @pytest.mark.django_db(databases="__all__")
-def test_readyz_names_the_failing_check(client: Client, settings: Any) -> None:
+def test_readyz_stays_ready_when_an_optional_service_is_down(client: Client, settings: Any) -> None:
+    # The ledger works without the broker, Valkey and the replica: removing every API pod from
+    # the Service for their outage would turn it into a full one.
     settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:1//"
     response = client.get("/readyz")
+    body = orjson.loads(response.content)
+    assert response.status_code == 200, body
+    assert body["status"] == "degraded"
+    assert body["checks"]["broker"]["status"] == "down"
+    assert body["checks"]["database"]["status"] == "up"
+    assert "broker" in body["degraded"]
+    assert "broker" in body["reason"]
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_readyz_strict_names_the_failing_check(client: Client, settings: Any) -> None:
+    settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:1//"
+    response = client.get("/readyz?strict=true")
     body = orjson.loads(response.content)
     assert response.status_code == 503
     assert body["status"] == "unhealthy"
     assert body["checks"]["broker"]["status"] == "down"
     assert body["reason"] == "broker"
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_readyz_fails_when_the_primary_is_down(client: Client, monkeypatch: Any) -> None:
+    from midaz import health
+
+    real = health._check_database
+
+    def primary_down(alias: str) -> None:
+        if alias == "default":
+            raise ConnectionError("primary unreachable")
+        real(alias)
+
+    monkeypatch.setattr(health, "_check_database", primary_down)
+    response = client.get("/readyz")
+    body = orjson.loads(response.content)
+    assert response.status_code == 503
+    assert body["status"] == "unhealthy"
+    assert body["checks"]["database"]["status"] == "down"
+    assert body["reason"] == "database"
+    assert body["degraded"] == []
 
 
 def test_unknown_route_is_0484(client: Client) -> None:
