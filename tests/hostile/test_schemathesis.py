@@ -80,6 +80,10 @@ def wsgi_in_test_transaction() -> Iterator[None]:
 
 @pytest.fixture
 def seeded(api: Api) -> dict[str, str]:
+    return seed(api)
+
+
+def seed(api: Api) -> dict[str, str]:
     """One of everything a path can name, by path parameter name (``id`` by collection)."""
     org = api.create_organization()
     ledger = api.create_ledger(org["id"])
@@ -139,7 +143,7 @@ def _real_value(path: str, name: str, seeded: dict[str, str]) -> str | None:
     return seeded.get(f"id:{collection}")
 
 
-def _point_at_seeded_objects(case: Any, seeded: dict[str, str]) -> None:
+def point_at_seeded_objects(case: Any, seeded: dict[str, str]) -> None:
     """Three times in four, a path parameter names the seeded object (chosen from the
     generated value, so that Hypothesis replays the same choice when it shrinks)."""
     for name, value in list((case.path_parameters or {}).items()):
@@ -158,7 +162,7 @@ def _point_at_seeded_objects(case: Any, seeded: dict[str, str]) -> None:
 def test_every_answer_is_documented(
     case: Any, seeded: dict[str, str], wsgi_in_test_transaction: None
 ) -> None:
-    _point_at_seeded_objects(case, seeded)
+    point_at_seeded_objects(case, seeded)
     with transaction.atomic():
         try:
             # https: the ledger redirects plain HTTP outside DEBUG (SECURE_SSL_REDIRECT).
