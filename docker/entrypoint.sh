@@ -3,6 +3,7 @@
 #
 #   api            gunicorn serving the API with /app/gunicorn.conf.py (the default command)
 #   worker         the Celery worker of asynchronous postings (queue midaz.postings)
+#   worker-alive   liveness of the worker in this container: its heartbeat file is recent
 #   beat           the Celery beat scheduler (sweep, events relay); run exactly one
 #   migrate        apply the database migrations (the chart's migrations Job)
 #   manage ARGS    any manage.py command, e.g. `manage create_api_key ops --all-organizations`
@@ -25,8 +26,10 @@ if [ -z "${BUILD_TIME:-}" ] && [ -n "${IMAGE_BUILD_TIME:-}" ]; then
 fi
 
 usage() {
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
 }
+
+HEARTBEAT_DEFAULT=/tmp/midaz-worker-heartbeat
 
 command="${1:-api}"
 if [ "$#" -gt 0 ]; then shift; fi
@@ -36,10 +39,28 @@ case "$command" in
         exec gunicorn --config "$APP_DIR/gunicorn.conf.py" "$@" midaz.wsgi:application
         ;;
     worker)
+        # The worker touches this file while it lives (midaz/celery.py); worker-alive reads it.
+        export WORKER_HEARTBEAT_FILE="${WORKER_HEARTBEAT_FILE:-$HEARTBEAT_DEFAULT}"
         exec celery -A midaz worker \
             -Q "${CELERY_WORKER_QUEUES:-midaz.postings}" \
             --concurrency "${CELERY_WORKER_CONCURRENCY:-2}" \
             --loglevel "${LOG_LEVEL:-INFO}" "$@"
+        ;;
+    worker-alive)
+        # No broker, no Django: only the age of the heartbeat file, so a broker outage never
+        # restarts a worker that is waiting for the broker to come back.
+        file="${WORKER_HEARTBEAT_FILE:-$HEARTBEAT_DEFAULT}"
+        max_age="${WORKER_HEARTBEAT_MAX_AGE_SECONDS:-60}"
+        if [ ! -f "$file" ]; then
+            echo "no heartbeat yet: $file" >&2
+            exit 1
+        fi
+        age=$(($(date +%s) - $(stat -c %Y "$file")))
+        if [ "$age" -gt "$max_age" ]; then
+            echo "heartbeat ${age}s old (limit ${max_age}s): $file" >&2
+            exit 1
+        fi
+        echo "alive: heartbeat ${age}s ago"
         ;;
     beat)
         # The schedule file is beat's only state; it lives in /tmp (an emptyDir).

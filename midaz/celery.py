@@ -8,6 +8,8 @@ can be inspected there. Losing one loses nothing: the state of a posting is in P
 
 import logging
 import os
+import threading
+from pathlib import Path
 
 from celery import Celery
 from celery.signals import (
@@ -16,6 +18,7 @@ from celery.signals import (
     worker_process_init,
     worker_process_shutdown,
     worker_ready,
+    worker_shutdown,
 )
 from kombu import Exchange, Queue
 
@@ -51,6 +54,59 @@ def _declare_dead_letters(sender: object = None, **_: object) -> None:
     """The dead-letter queue must exist for RabbitMQ to keep what it dead-letters."""
     with app.connection_for_write() as conn:
         POSTINGS_DEAD.bind(conn).declare()
+
+
+# --- liveness: a local heartbeat file -------------------------------------------------------
+# Kubernetes asks whether the worker process is alive by the age of this file (the image's
+# `worker-alive` command), not through the broker: `celery inspect ping` fails during a broker
+# blip, and restarting every healthy worker for it only adds an outage to an outage. The file
+# is written when the worker process starts (before it connects to the broker, so a worker
+# started during an outage is not restarted for waiting), then every WORKER_HEARTBEAT_SECONDS by
+# a thread of the main process, whatever the broker's state; it is removed at shutdown.
+_heartbeat_stop = threading.Event()
+
+
+def heartbeat_file() -> Path | None:
+    path = os.environ.get("WORKER_HEARTBEAT_FILE", "").strip()
+    return Path(path) if path else None
+
+
+def _touch(path: Path) -> None:
+    try:
+        path.touch()
+    except OSError:
+        logging.getLogger(__name__).exception("cannot write the heartbeat file %s", path)
+
+
+def _beat(path: Path, interval: float) -> None:
+    main = threading.main_thread()
+    while main.is_alive() and not _heartbeat_stop.wait(interval):
+        _touch(path)
+
+
+@worker_init.connect
+def _start_heartbeat(sender: object = None, **_: object) -> None:
+    path = heartbeat_file()
+    if path is None:
+        return
+    try:
+        interval = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "") or 10)
+    except ValueError:
+        interval = 10.0
+    interval = min(max(interval, 0.1), 3600.0)
+    _heartbeat_stop.clear()
+    _touch(path)
+    threading.Thread(
+        target=_beat, args=(path, interval), name="midaz-heartbeat", daemon=True
+    ).start()
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(sender: object = None, **_: object) -> None:
+    _heartbeat_stop.set()
+    path = heartbeat_file()
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 @worker_init.connect

@@ -250,7 +250,11 @@ def test_beat_is_a_single_recreated_replica(profile: tuple[str, dict[str, Any], 
     (worker,) = workers
     (container,) = pod_spec(worker)["containers"]
     assert container["args"] == ["worker"]
-    assert "celery" in " ".join(container["livenessProbe"]["exec"]["command"])
+    # Liveness is the local heartbeat file, never a round trip through the broker.
+    probe = container["livenessProbe"]["exec"]["command"]
+    assert probe == ["/app/docker/entrypoint.sh", "worker-alive"]
+    assert "celery" not in " ".join(probe)
+    assert any(m["mountPath"] == TMP for m in container["volumeMounts"])  # the file's home
 
 
 # --- Settings: ConfigMap and Secret --------------------------------------------------------------

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -162,6 +163,33 @@ def test_entrypoint_environment_wins_and_unknown_commands_fail(stub_path: Path) 
     assert result.returncode == 64
     assert "unknown command" in result.stderr
     assert "api" in _entrypoint(stub_path, "help").stdout
+
+
+def test_the_worker_writes_its_heartbeat_where_worker_alive_reads_it(tmp_path: Path) -> None:
+    celery = tmp_path / "celery"
+    celery.write_text('#!/bin/sh\necho "HEARTBEAT=$WORKER_HEARTBEAT_FILE"\n')
+    celery.chmod(0o755)
+    result = _entrypoint(tmp_path, "worker")
+    assert result.stdout.strip() == "HEARTBEAT=/tmp/midaz-worker-heartbeat"
+    own = _entrypoint(tmp_path, "worker", WORKER_HEARTBEAT_FILE=str(tmp_path / "beat"))
+    assert own.stdout.strip() == f"HEARTBEAT={tmp_path / 'beat'}"
+
+
+def test_worker_alive_reads_only_the_heartbeat_file_age(stub_path: Path, tmp_path: Path) -> None:
+    beat = tmp_path / "heartbeat"
+    env = {"WORKER_HEARTBEAT_FILE": str(beat), "WORKER_HEARTBEAT_MAX_AGE_SECONDS": "60"}
+    missing = _entrypoint(stub_path, "worker-alive", **env)
+    assert missing.returncode == 1
+    assert "no heartbeat" in missing.stderr
+    beat.touch()
+    fresh = _entrypoint(stub_path, "worker-alive", **env)
+    assert fresh.returncode == 0, fresh.stderr
+    assert "celery" not in fresh.stdout  # no broker round trip: the stub would have printed
+    stale = time.time() - 120
+    os.utime(beat, (stale, stale))
+    old = _entrypoint(stub_path, "worker-alive", **env)
+    assert old.returncode == 1
+    assert "old" in old.stderr
 
 
 # --- docker/wait_for_db.py ------------------------------------------------------------------------
