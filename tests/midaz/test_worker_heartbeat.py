@@ -16,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
+CELERY = (sys.executable, "-m", "celery", "-A", "midaz")
 
 
 def _alive(beat: Path, max_age: int) -> subprocess.CompletedProcess[str]:
@@ -56,8 +57,7 @@ def worker_without_broker(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[byt
     )
     env.pop("DATABASE_REPLICA_URL", None)
     proc = subprocess.Popen(  # noqa: S603 - a fixed command
-        [sys.executable, "-m", "celery", "-A", "midaz", "worker", "-c", "1", "-P", "solo"]
-        + ["--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
+        [*CELERY, "worker", "-c", "1", "-P", "solo", "--loglevel", "WARNING", "--without-mingle"],
         cwd=ROOT,
         env=env,
         start_new_session=True,
