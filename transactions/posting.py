@@ -38,7 +38,7 @@ from transactions.conversion import (
 )
 from transactions.models import Operation, Transaction
 from transactions.records import OperationRecord, TransactionRecord
-from transactions.resolve import Leg, Resolution, resolve
+from transactions.resolve import EXACT, Leg, Resolution, resolve
 from transactions.serializers import transaction_out
 from transactions.spec import (
     DEFAULT_BALANCE_KEY,
@@ -719,16 +719,17 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
         sources: list[Entry] = []
         destinations: list[Entry] = []
         operations = list(original.operations.order_by("created_at", "id"))
-        # An overdraft companion folds back into the leg it completed (same moment, account and
-        # direction), so the reversal moves the whole amount and repays or redraws overdraft.
-        folded: dict[tuple[datetime, str, str], Decimal] = defaultdict(Decimal)
+        # An overdraft companion folds back into exactly the leg it completed (the operation
+        # it names), so the reversal moves the leg's whole amount on the leg's own balance and
+        # repays or redraws that balance's overdraft, not a sibling's of the same account.
+        folded: dict[uuid.UUID, Decimal] = {}
         for op in operations:
-            if op.type == Operation.Type.OVERDRAFT:
-                folded[(op.created_at, op.account_alias, op.direction)] += op.amount
+            if op.type == Operation.Type.OVERDRAFT and op.companion_of is not None:
+                folded[op.companion_of] = EXACT.add(folded.get(op.companion_of, 0), op.amount)
         for op in operations:
             if op.type in _NOT_REVERTED or is_counterpart(op.rate):
                 continue
-            amount = op.amount + folded.pop((op.created_at, op.account_alias, op.direction), 0)
+            amount = EXACT.add(op.amount, folded.pop(op.id, 0))
             # A converted entry reverts at its original rate, from its amount in the
             # posting's asset; the conversion's external legs are made again.
             converted = reversal_entry_rate(op.rate)

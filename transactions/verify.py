@@ -12,7 +12,9 @@
    the amount in the transaction's asset that its rate records.
 5. Each asset balances within a transaction: per asset, debits equal credits once the money
    has moved (a cross-asset posting balances through the external accounts).
-6. Overdraft: each operation's overdraft change is the one its type allows; within a
+6. A reversal mirrors its original balance by balance: each balance gets back what the
+   original moved on it (overdraft companions counted with the leg they complete).
+7. Overdraft: each operation's overdraft change is the one its type allows; within a
    transaction, an account's overdraft companions move exactly what its balances drew from or
    repaid to overdraft; every account's internal ``overdraft`` balance equals the overdraft in
    use on its balances; no balance uses more overdraft than its enabled limit.
@@ -217,6 +219,38 @@ _CHECKS: dict[str, str] = {
             OR (c.id IS NOT NULL AND (c.available <> a.used OR c.on_hold <> 0
                                       OR c.direction <> 'debit'
                                       OR c.settings ->> 'balanceScope' <> 'internal'))
+    """,
+    # A reversal gives back what its original moved, balance by balance: what the original
+    # debited from a balance (the leg's own movement plus what its overdraft companion drew)
+    # the reversal credits to that same balance, and the other way round. A reversal that
+    # repays a sibling balance of the account instead still balances every other check.
+    "reversal mirror": f"""
+        SELECT r.id::text, m.balance_id::text, m.debited, m.credited, m.back_credited,
+               m.back_debited
+          FROM transactions_transaction r
+          JOIN LATERAL (
+                SELECT o.balance_id,
+                       coalesce(sum(o.amount + o.drawn) FILTER (
+                           WHERE o.transaction_id = r.parent_transaction_id
+                             AND o.direction = 'debit'), 0) AS debited,
+                       coalesce(sum(o.amount - o.drawn) FILTER (
+                           WHERE o.transaction_id = r.parent_transaction_id
+                             AND o.direction = 'credit'), 0) AS credited,
+                       coalesce(sum(o.amount - o.drawn) FILTER (
+                           WHERE o.transaction_id = r.id AND o.direction = 'credit'), 0)
+                           AS back_credited,
+                       coalesce(sum(o.amount + o.drawn) FILTER (
+                           WHERE o.transaction_id = r.id AND o.direction = 'debit'), 0)
+                           AS back_debited
+                  FROM (SELECT o.transaction_id, o.balance_id, o.direction, o.amount,
+                               o.overdraft_used_after - o.overdraft_used_before AS drawn
+                          FROM transactions_operation o
+                         WHERE o.transaction_id IN (r.id, r.parent_transaction_id)
+                           AND o.type NOT IN ('ON_HOLD', 'RELEASE', 'OVERDRAFT')) AS o
+                 GROUP BY o.balance_id) AS m ON true
+         WHERE r.parent_transaction_id IS NOT NULL AND r.status = 'APPROVED'
+           AND {_LEDGER_FILTER.format(alias="r")}
+           AND (m.debited <> m.back_credited OR m.credited <> m.back_debited)
     """,
     "overdraft limit": f"""
         SELECT b.id::text, b.alias, b.key, b.overdraft_used, b.settings ->> 'overdraftLimit'

@@ -40,7 +40,7 @@ def book(api: Api, ledger: dict[str, Any], usd: dict[str, Any]) -> Book:
 def test_real_postings_keep_every_invariant(book: Book) -> None:
     report = ledger_verify(ledger_id=book.ledger["id"])
     assert report.ok, report.problems
-    assert len(report.checked) == 11
+    assert len(report.checked) == 12
     stdout = io.StringIO()
     call_command(
         "verify_ledger", "--ledger", book.ledger["id"], stdout=stdout, stderr=io.StringIO()

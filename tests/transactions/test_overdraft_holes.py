@@ -1,0 +1,140 @@
+"""Overdraft holes of issue 16: a revert repays exactly the balances that drew (item 3, and
+``verify_ledger`` catches a reversal that does not), a balance or account that still owes
+overdraft cannot be deleted (item 4), and ``overdraftLimit`` is stored only as canonical
+ASCII decimal text that PostgreSQL can cast (item 7)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.helpers import Api
+from tests.transactions.book import amt, send
+from tests.transactions.test_overdraft import Overdraft, ops
+from transactions.models import Transaction
+from transactions.spec import Entry, TransactionSpec
+from transactions.verify import ledger_verify
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+@pytest.fixture
+def book(api: Api, ledger: dict[str, Any], usd: dict[str, Any]) -> Overdraft:
+    b = Overdraft(api, ledger)
+    for alias in ("@alice", "@bob", "@carol"):
+        b.account(alias)
+    return b
+
+
+def add_balance(book: Overdraft, alias: str, key: str, **settings: Any) -> dict[str, Any]:
+    account_id = book.balance_row(alias).account_id
+    body: dict[str, Any] = {"key": key}
+    if settings:
+        body["settings"] = settings
+    return book.ok(book.api.post(book.path(f"/accounts/{account_id}/balances"), body), 201)
+
+
+def fund_key(book: Overdraft, alias: str, key: str, value: str) -> None:
+    body = {
+        "send": {
+            "asset": "USD",
+            "value": value,
+            "distribute": {"to": [amt(alias, value, balanceKey=key)]},
+        }
+    }
+    book.ok(book.post(body, "inflow"))
+
+
+def split_draw(book: Overdraft) -> dict[str, Any]:
+    """@alice pays @bob 100: 50 from her funded savings, 50 drawn by her empty default."""
+    add_balance(book, "@alice", "savings")
+    book.enable("@alice")
+    fund_key(book, "@alice", "savings", "50")
+    body = send(
+        "USD",
+        "100",
+        [amt("@alice", "50", balanceKey="savings"), amt("@alice", "50")],
+        [amt("@bob", "100")],
+    )
+    posted = book.ok(book.post(body))
+    assert ops(posted)[:3] == [
+        ("DEBIT", "debit", "@alice", "savings", D("50")),
+        ("DEBIT", "debit", "@alice", "default", D("0")),
+        ("OVERDRAFT", "debit", "@alice", "overdraft", D("50")),
+    ]
+    assert book.state("@alice") == (0, 50, 50)
+    return posted
+
+
+# --- item 3: a revert folds each companion into its own leg --------------------------------
+
+
+def test_a_revert_repays_the_balance_that_drew_not_its_sibling(book: Overdraft) -> None:
+    posted = split_draw(book)
+    reversal = book.ok(book.action(posted["id"], "revert"))
+    assert ops(reversal) == [
+        ("DEBIT", "debit", "@bob", "default", D("100")),
+        ("CREDIT", "credit", "@alice", "savings", D("50")),
+        ("CREDIT", "credit", "@alice", "default", D("0")),
+        ("OVERDRAFT", "credit", "@alice", "overdraft", D("50")),
+    ]
+    savings = book.balance_row("@alice", "savings")
+    assert (savings.available, savings.overdraft_used) == (50, 0)
+    assert book.state("@alice") == (0, 0, 0)
+
+
+def test_a_revert_with_two_draws_of_one_account_repays_each(book: Overdraft) -> None:
+    add_balance(book, "@alice", "savings", allowOverdraft=True)
+    book.enable("@alice")
+    fund_key(book, "@alice", "savings", "10")
+    body = send(
+        "USD",
+        "100",
+        [amt("@alice", "70"), amt("@alice", "30", balanceKey="savings")],
+        [amt("@bob", "60"), amt("@carol", "40")],
+    )
+    posted = book.ok(book.post(body))
+    savings = book.balance_row("@alice", "savings")
+    assert (savings.available, savings.overdraft_used) == (0, 20)
+    assert book.state("@alice") == (0, 70, 90)
+    book.ok(book.action(posted["id"], "revert"))
+    savings.refresh_from_db()
+    assert (savings.available, savings.overdraft_used) == (10, 0)
+    assert book.state("@alice") == (0, 0, 0)
+
+
+def _misrouted_reversal(book: Overdraft, original_id: str) -> None:
+    """What the reversal did before companions named their leg: all 100 back to savings."""
+    from onboarding.models import Ledger
+    from transactions.posting import transaction_create
+
+    ledger = Ledger.objects.get(pk=book.ledger["id"])
+    spec = TransactionSpec(
+        asset="USD",
+        value=D("100"),
+        sources=(Entry(account_alias="@bob", amount=D("100"), amount_asset="USD"),),
+        destinations=(
+            Entry(
+                account_alias="@alice", balance_key="savings", amount=D("100"), amount_asset="USD"
+            ),
+        ),
+    )
+    transaction_create(
+        ledger=ledger, spec=spec, parent_id=Transaction.objects.get(pk=original_id).id
+    )
+
+
+@pytest.mark.fakes_ledger_state
+def test_verify_ledger_reports_a_reversal_that_repays_the_wrong_balance(book: Overdraft) -> None:
+    posted = split_draw(book)
+    assert ledger_verify(ledger_id=book.ledger["id"]).ok
+    _misrouted_reversal(book, posted["id"])
+    # Every balance still replays and every sum adds up: only the mirror check sees it.
+    assert book.state("@alice") == (0, 50, 50)
+    problems = ledger_verify(ledger_id=book.ledger["id"]).problems
+    kinds = {p.split(":")[0] for p in problems}
+    assert kinds == {"reversal mirror"}, problems
