@@ -161,12 +161,27 @@ class ConsoleAdmin(UnfoldModelAdmin):
         def rows() -> Iterator[str]:
             yield writer.writerow(fields)
             for row in queryset.values_list(*fields).iterator(chunk_size=EXPORT_CHUNK):
-                yield writer.writerow(["" if value is None else value for value in row])
+                yield writer.writerow([csv_cell(value) for value in row])
 
         name = self.model._meta.model_name
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}s.csv"'
         return response
+
+
+# A spreadsheet opening the export runs a cell that starts with one of these as a formula
+# (OWASP, "CSV Injection"): = + - @, tab and carriage return, and the full-width forms some
+# spreadsheets read the same way. Such text is prefixed with a single quote, which makes it
+# text again; numbers, dates and ids are written as they are (a negative amount stays a number).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value
 
 
 class ReadOnlyAdmin(ConsoleAdmin):

@@ -215,6 +215,35 @@ def read_csv(response: Any) -> list[list[str]]:
 # --- CSV export -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '=HYPERLINK("http://evil.example","x")',
+        "+1+1",
+        "-2+3",
+        "@SUM(1,1)",
+        "\t=1",
+        "\r=1",
+        "\uff1d1",
+    ],
+)
+def test_export_escapes_cells_a_spreadsheet_would_run(
+    operator: Client, book: Book, text: str
+) -> None:
+    held = pending(book, "3", description=text)
+    rows = read_csv(operator.get(f"{CHANGELIST}export.csv?status__exact=PENDING"))
+    header, (row,) = rows[0], rows[1:]
+    assert row[header.index("id")] == held["id"]
+    assert row[header.index("description")] == f"'{text}"  # text again, not a formula
+    assert row[header.index("amount")] == "3"  # numbers are not touched
+
+
+def test_export_leaves_plain_text_alone(operator: Client, book: Book) -> None:
+    pending(book, "3", description="rent, march")
+    rows = read_csv(operator.get(f"{CHANGELIST}export.csv?status__exact=PENDING"))
+    assert rows[1][rows[0].index("description")] == "rent, march"
+
+
 def test_export_streams_the_filtered_list(operator: Client, book: Book) -> None:
     held = pending(book, "3")
     book.ok(book.transfer("@alice", "@bob", "4"))
