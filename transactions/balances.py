@@ -219,7 +219,7 @@ def balance_delete(*, ledger: Ledger, balance_id: uuid.UUID) -> None:
 
     Locks the balance row, so no posting can move money into it between the check and the
     delete. Raises 0007 (missing), 0169 (internal balance), 0093 (non-zero available or
-    on hold).
+    on hold, or overdraft in use: deleting it would erase the debt).
     """
     balance = _locked(ledger, balance_id)
     if is_internal(balance):
@@ -229,6 +229,12 @@ def balance_delete(*, ledger: Ledger, balance_id: uuid.UUID) -> None:
     if balance.available != 0 or balance.on_hold != 0:
         raise Conflict(
             "The balance cannot be deleted while it holds available or on-hold funds.",
+            code="0093",
+            entity_type=ENTITY,
+        )
+    if balance.overdraft_used != 0:
+        raise Conflict(
+            "The balance cannot be deleted while it owes overdraft; repay it first.",
             code="0093",
             entity_type=ENTITY,
         )

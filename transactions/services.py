@@ -74,12 +74,16 @@ def _soft_delete_balances(accounts: list[Account]) -> None:
 @transaction.atomic
 def account_delete(*, account: Account) -> None:
     """Soft-deletes an account and its balances. Locks the balances; raises 0074 (external)
-    and 0012 (a balance still holds funds)."""
+    and 0012 (a balance still holds funds or owes overdraft: its internal ``overdraft``
+    balance is not zero either, and deleting would erase the debt)."""
     onboarding.account_check_deletable(account)
     balances = list(
         Balance.objects.filter(account=account).order_by("pk").select_for_update(of=("self",))
     )
-    if any(b.available != Decimal(0) or b.on_hold != Decimal(0) for b in balances):
+    if any(
+        b.available != Decimal(0) or b.on_hold != Decimal(0) or b.overdraft_used != Decimal(0)
+        for b in balances
+    ):
         raise BusinessRuleViolation(
             "The account still holds funds in one of its balances.",
             code="0012",

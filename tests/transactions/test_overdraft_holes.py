@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Api
+from tests.helpers import Api, assert_error
 from tests.transactions.book import amt, send
 from tests.transactions.test_overdraft import Overdraft, ops
-from transactions.models import Transaction
+from transactions.models import Balance, Transaction
 from transactions.spec import Entry, TransactionSpec
 from transactions.verify import ledger_verify
 
@@ -138,3 +138,51 @@ def test_verify_ledger_reports_a_reversal_that_repays_the_wrong_balance(book: Ov
     problems = ledger_verify(ledger_id=book.ledger["id"]).problems
     kinds = {p.split(":")[0] for p in problems}
     assert kinds == {"reversal mirror"}, problems
+
+
+# --- item 4: a balance or account that owes overdraft cannot be deleted --------------------
+
+
+def test_a_balance_that_owes_overdraft_cannot_be_deleted(book: Overdraft) -> None:
+    book.enable("@alice")
+    book.ok(book.transfer("@alice", "@bob", "80"))
+    alice = book.balance_row("@alice")
+    assert (alice.available, alice.on_hold, alice.overdraft_used) == (0, 0, 80)
+    before = book.snapshot()
+    answer = assert_error(book.api.delete(book.path(f"/balances/{alice.id}")), 409, "0093")
+    assert "overdraft" in answer["message"]
+    assert book.snapshot() == before
+    # Repaid, it can go.
+    book.fund("@carol", "80")
+    book.ok(book.transfer("@carol", "@alice", "80"))
+    assert book.state("@alice") == (0, 0, 0)
+    assert book.api.delete(book.path(f"/balances/{alice.id}")).status_code == 204
+
+
+def test_an_additional_balance_that_owes_overdraft_cannot_be_deleted(book: Overdraft) -> None:
+    savings = add_balance(book, "@alice", "savings", allowOverdraft=True)
+    body = send("USD", "5", [amt("@alice", "5", balanceKey="savings")], [amt("@bob", "5")])
+    book.ok(book.post(body))
+    assert_error(book.api.delete(book.path(f"/balances/{savings['id']}")), 409, "0093")
+    assert Balance.objects.get(pk=savings["id"]).deleted_at is None
+
+
+def test_an_account_whose_balance_owes_overdraft_cannot_be_deleted(book: Overdraft) -> None:
+    book.enable("@alice")
+    book.ok(book.transfer("@alice", "@bob", "80"))
+    account_id = book.balance_row("@alice").account_id
+    before = book.snapshot()
+    assert_error(book.api.delete(book.path(f"/accounts/{account_id}")), 422, "0012")
+    assert book.snapshot() == before
+    assert book.api.get(book.path(f"/accounts/{account_id}")).status_code == 200
+
+
+@pytest.mark.fakes_ledger_state
+def test_an_account_owing_only_on_a_balance_row_cannot_be_deleted(book: Overdraft) -> None:
+    # Belt and braces: a debt recorded on the balance alone (available 0, companion 0, as a
+    # hand-repaired row could leave it) still blocks the account delete.
+    book.enable("@alice")
+    alice = book.balance_row("@alice")
+    Balance.objects.filter(pk=alice.pk).update(overdraft_used=D("1"))
+    assert_error(book.api.delete(book.path(f"/accounts/{alice.account_id}")), 422, "0012")
+    assert_error(book.api.delete(book.path(f"/balances/{alice.id}")), 409, "0093")
