@@ -132,12 +132,16 @@ def _check_currency(data: dict[str, Any]) -> None:
         )
 
 
+# An asset's code names its external account, ``@external/<CODE>`` (Account.alias, at most 100
+# characters): a longer code could never have one (tests/hostile/test_column_limits.py).
+ASSET_CODE_MAX = 100 - len("@external/")
+
 ASSET_CREATE = Schema(
     "CreateAssetInput",
     {
         "name": F("string", required=True, max_length=256),
         "type": F("string", required=True, checks=(_check_asset_type,)),
-        "code": F("string", required=True, max_length=100, checks=(_check_asset_code,)),
+        "code": F("string", required=True, max_length=ASSET_CODE_MAX, checks=(_check_asset_code,)),
         "status": STATUS,
         "metadata": METADATA,
     },

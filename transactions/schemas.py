@@ -6,14 +6,18 @@ than DRF serializers (PERFORMANCE.md).
 
 from __future__ import annotations
 
+import functools
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
 
-from midaz.api.validation import F, Schema, check_digits, validate_metadata
+from midaz.api.validation import F, Schema, check_digits, check_text, validate_metadata
 from midaz.exceptions import ValidationFailed
 from transactions.spec import DEFAULT_BALANCE_KEY, Entry, Rate, Share, TransactionSpec
 
@@ -183,7 +187,12 @@ def parse_transaction_date(raw: str | None, *, pending: bool) -> datetime | None
             code="0077",
             entity_type=ENTITY,
         ) from None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the first representable day
+        raise ValidationFailed(
+            "transactionDate is out of the representable range.", code="0077", entity_type=ENTITY
+        ) from None
     if moment > datetime.now(UTC):
         raise ValidationFailed(
             "transactionDate cannot be in the future.", code="0121", entity_type=ENTITY
@@ -191,27 +200,116 @@ def parse_transaction_date(raw: str | None, *, pending: bool) -> datetime | None
     return moment
 
 
+# Rate external ids live in the operation's ``rate`` JSON, not a column: the JSON limit.
+RATE_EXTERNAL_ID_MAX = 100
+EXTERNAL_PREFIX = "@external/"
+
+
+@dataclass(frozen=True)
+class ColumnLimits:
+    """The longest text each field of a posting may carry, read from the columns it is written
+    to (``_meta`` of the models), so accept-time checks can never drift from the schema."""
+
+    description: int
+    code: int
+    group_name: int
+    route: int
+    asset: int
+    alias: int
+    balance_key: int
+    chart_of_accounts: int
+
+
+@functools.cache
+def column_limits() -> ColumnLimits:
+    from onboarding.models import Account
+    from transactions.models import Balance, Operation, Transaction
+
+    def cap(*columns: tuple[type[models.Model], str]) -> int:
+        lengths = []
+        for model, name in columns:
+            column = model._meta.get_field(name)
+            assert isinstance(column, models.CharField)
+            assert column.max_length is not None
+            lengths.append(column.max_length)
+        return min(lengths)
+
+    source = Transaction._meta.get_field("source")
+    assert isinstance(source, ArrayField)
+    alias = min(
+        cap((Operation, "account_alias"), (Balance, "alias"), (Account, "alias")),
+        source.base_field.max_length or 0,
+    )
+    return ColumnLimits(
+        # An entry's description defaults to the transaction's: both columns bound both.
+        description=cap((Transaction, "description"), (Operation, "description")),
+        code=cap((Transaction, "code")),
+        group_name=cap((Transaction, "chart_of_accounts_group_name")),
+        route=cap((Transaction, "route"), (Operation, "route")),
+        # An asset names its external account, @external/<CODE>, an alias too.
+        asset=min(
+            cap((Transaction, "asset_code"), (Operation, "asset_code"), (Balance, "asset_code")),
+            alias - len(EXTERNAL_PREFIX),
+        ),
+        alias=alias,
+        balance_key=cap((Operation, "balance_key"), (Balance, "key")),
+        chart_of_accounts=cap((Operation, "chart_of_accounts")),
+    )
+
+
+def _text(value: str | None, path: str, limit: int) -> None:
+    """A text field of a posting: storable (no NUL, no lone surrogate) and within its column
+    (0047, the field named as the JSON validator names it)."""
+    if value is None:
+        return
+    check_text(value, ENTITY)
+    if len(value) > limit:
+        message = f"{path} must have at most {limit} characters"
+        raise ValidationFailed(message, code="0047", entity_type=ENTITY, fields={path: message})
+
+
+def _entry_limits(entry: Entry, path: str, limits: ColumnLimits) -> None:
+    _text(entry.account_alias, f"{path}.accountAlias", limits.alias)
+    _text(entry.balance_key, f"{path}.balanceKey", limits.balance_key)
+    _text(entry.amount_asset, f"{path}.amount.asset", limits.asset)
+    _text(entry.description, f"{path}.description", limits.description)
+    _text(entry.chart_of_accounts, f"{path}.chartOfAccounts", limits.chart_of_accounts)
+    _text(entry.route, f"{path}.route", limits.route)
+    if entry.amount is not None:
+        check_digits(entry.amount, f"{path}.amount.value", ENTITY)
+    if entry.rate is not None:
+        _text(entry.rate.from_asset, f"{path}.rate.from", limits.asset)
+        _text(entry.rate.to_asset, f"{path}.rate.to", limits.asset)
+        _text(entry.rate.external_id, f"{path}.rate.externalId", RATE_EXTERNAL_ID_MAX)
+        check_digits(entry.rate.value, f"{path}.rate.value", ENTITY)
+    if entry.metadata:
+        validate_metadata(dict(entry.metadata), ENTITY)
+
+
 def check_spec_limits(spec: TransactionSpec) -> TransactionSpec:
     """The input limits of a posting whatever its form (README, "Input limits"): at most
     ``MAX_TRANSACTION_LEGS`` entries, amounts of at most ``MAX_AMOUNT_DIGITS`` digits (0047),
-    Midaz's metadata limits (0050, 0051, 0067). The JSON validator checked most of this already;
-    a Gold DSL program is checked only here."""
+    Midaz's metadata limits (0050, 0051, 0067), and every text within the column it is written
+    to (``column_limits``), without NUL characters (0047). This is the accept-time check of
+    whatever the apply step (or the asynchronous worker) inserts: the JSON validator checked
+    most of it already; a Gold DSL program is checked only here."""
     legs = len(spec.sources) + len(spec.destinations)
     if legs > settings.MAX_TRANSACTION_LEGS:
         message = f"A transaction may have at most {settings.MAX_TRANSACTION_LEGS} entries."
         raise ValidationFailed(
             message, code="0047", entity_type=ENTITY, fields={"send": f"{legs} entries"}
         )
+    limits = column_limits()
+    _text(spec.asset, "send.asset", limits.asset)
+    _text(spec.description, "description", limits.description)
+    _text(spec.code, "code", limits.code)
+    _text(spec.chart_of_accounts_group_name, "chartOfAccountsGroupName", limits.group_name)
+    _text(spec.route, "route", limits.route)
     check_digits(spec.value, "send.value", ENTITY)
     validate_metadata(dict(spec.metadata or {}), ENTITY)
     for side, entries in (("source.from", spec.sources), ("distribute.to", spec.destinations)):
         for i, entry in enumerate(entries):
-            if entry.amount is not None:
-                check_digits(entry.amount, f"send.{side}[{i}].amount.value", ENTITY)
-            if entry.rate is not None:
-                check_digits(entry.rate.value, f"send.{side}[{i}].rate.value", ENTITY)
-            if entry.metadata:
-                validate_metadata(dict(entry.metadata), ENTITY)
+            _entry_limits(entry, f"send.{side}[{i}]", limits)
     return spec
 
 

@@ -15,6 +15,7 @@ validation can never disagree.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -258,13 +259,28 @@ def check_guards(data: Any, entity: str) -> None:
                         entity_type=entity,
                     )
             for k, v in node.items():
-                if "\x00" in k:
-                    raise _null_byte(entity)
+                check_text(k, entity)
                 stack.append((v, depth + 1, k == "metadata" and isinstance(v, dict)))
         elif isinstance(node, list):
             stack.extend((v, depth + 1, False) for v in node)
-        elif isinstance(node, str) and "\x00" in node:
-            raise _null_byte(entity)
+        elif isinstance(node, str):
+            check_text(node, entity)
+
+
+def check_text(text: str, entity: str) -> None:
+    """Text PostgreSQL can store: no NUL character (``\\u0000``, refused by text and jsonb:
+    0047) and no lone surrogate (``\\ud800``, not UTF-8: 0094, as orjson refuses it)."""
+    if "\x00" in text:
+        raise _null_byte(entity)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationFailed(
+                "The request contains a lone UTF-16 surrogate, which is not text.",
+                code="0094",
+                entity_type=entity,
+            ) from None
 
 
 def _null_byte(entity: str) -> ValidationFailed:
@@ -385,9 +401,35 @@ def check_digits(value: Decimal, path: str, entity: str) -> None:
         )
 
 
+# Metadata numbers must lie in the signed 64-bit range. Midaz reads them as float64, but
+# jsonb keeps a number as an exact numeric and hands an integral one back as an integer, which
+# JSON answers (orjson) cannot write beyond 64 bits: 1e300 or 123456789012345678901234567890
+# would be stored and then break every read of the entity. Refused at write time instead.
+METADATA_NUMBER_BOUND = 2**63
+
+
+def _number_out_of_range(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return False
+    if isinstance(value, float | Decimal) and not math.isfinite(value):
+        return True
+    return not -METADATA_NUMBER_BOUND <= value < METADATA_NUMBER_BOUND
+
+
 def validate_metadata(metadata: dict[str, Any], entity: str) -> None:
-    """Flat key/value metadata: key ≤100 (0050), value ≤2000 (0051), no nesting (0067)."""
+    """Flat key/value metadata: key ≤100 (0050), value ≤2000 (0051), no nesting (0067), text
+    PostgreSQL can store (0047, 0094), numbers within the signed 64-bit range (0094)."""
     for key, value in metadata.items():
+        check_text(key, entity)
+        if isinstance(value, str):
+            check_text(value, entity)
+        elif _number_out_of_range(value):
+            raise ValidationFailed(
+                f"The metadata value of key '{key[:20]}' is a number outside the signed 64-bit "
+                "range.",
+                code="0094",
+                entity_type=entity,
+            )
         if len(key) > METADATA_KEY_MAX:
             raise ValidationFailed(
                 f"The metadata key {key[:20]}... exceeds {METADATA_KEY_MAX} characters.",
