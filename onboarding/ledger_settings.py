@@ -9,11 +9,14 @@ from __future__ import annotations
 import copy
 import logging
 import time
+import uuid
 from typing import Any
 
 import orjson
+from django.conf import settings as django_settings
 from django.core.cache import cache
 
+from midaz.db_router import PRIMARY
 from midaz.exceptions import ValidationFailed
 from onboarding.models import Ledger
 
@@ -103,9 +106,15 @@ def merge(stored: dict[str, Any] | None, patch: dict[str, Any]) -> dict[str, Any
 # --- the settings a posting needs, cached ---------------------------------------------------
 #
 # A posting that must know its ledger's settings (route validation) reads them through two
-# caches: this process (LOCAL_TTL seconds) and Valkey (SHARED_TTL seconds, deleted when the
-# settings change). A change therefore reaches every process within LOCAL_TTL seconds; without
-# Valkey, the database answers.
+# caches: this process (LOCAL_TTL seconds) and, when the cache is shared between processes
+# (Valkey), Valkey (SHARED_TTL seconds, dropped when the settings change). They decide what a
+# write does, so a miss reads the primary: a lagging replica's old settings are never cached.
+# A change reaches every process within LOCAL_TTL seconds. With an in-process cache only
+# (no Valkey) nothing is shared, and each process reads the primary once per LOCAL_TTL.
+#
+# A reader that read the old settings just before a change commits could store them after the
+# change dropped the shared copy. Every change therefore also replaces a generation token, and
+# a shared copy is used only when it was read under the current token.
 
 LOCAL_TTL = 1.0
 SHARED_TTL = 60
@@ -113,7 +122,27 @@ _local: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
 
 
 def _cache_key(ledger_id: Any) -> str:
-    return f"ledger-settings:v1:{ledger_id}"
+    return f"ledger-settings:v2:{ledger_id}"
+
+
+def _generation_key(ledger_id: Any) -> str:
+    return f"ledger-settings-gen:v2:{ledger_id}"
+
+
+def shared_cache() -> bool:
+    """Whether Django's cache is shared by every process (not the in-memory fallback)."""
+    backend = str(django_settings.CACHES.get("default", {}).get("BACKEND", ""))
+    return not backend.endswith(("LocMemCache", "DummyCache"))
+
+
+def _from_primary(ledger_id: str) -> dict[str, dict[str, Any]]:
+    stored = (
+        Ledger.all_objects.using(PRIMARY)
+        .filter(pk=ledger_id)
+        .values_list("settings", flat=True)
+        .first()
+    )
+    return effective(stored)
 
 
 def cached(ledger_id: Any) -> dict[str, dict[str, Any]]:
@@ -124,29 +153,80 @@ def cached(ledger_id: Any) -> dict[str, dict[str, Any]]:
     hit = _local.get(ledger_id)
     if hit is not None and hit[0] > now:
         return hit[1]
-    try:
-        raw = cache.get(_cache_key(ledger_id))
-    except Exception:
-        logger.warning("ledger settings cache unavailable", exc_info=True)
-        raw = None
-    if raw is None:
-        stored = Ledger.objects.filter(pk=ledger_id).values_list("settings", flat=True).first()
-        value = effective(stored)
+    if not shared_cache():
+        value = _from_primary(ledger_id)
+    else:
+        key, gen_key = _cache_key(ledger_id), _generation_key(ledger_id)
         try:
-            cache.set(_cache_key(ledger_id), orjson.dumps(value), timeout=SHARED_TTL)
+            found = cache.get_many([key, gen_key])
         except Exception:
             logger.warning("ledger settings cache unavailable", exc_info=True)
-    else:
-        value = orjson.loads(raw)
+            found = None
+        generation = (found or {}).get(gen_key) or "0"
+        raw = (found or {}).get(key)
+        shared = orjson.loads(raw) if raw is not None else None
+        if isinstance(shared, dict) and shared.get("gen") == generation:
+            value = shared["value"]
+        else:
+            value = _from_primary(ledger_id)
+            if found is not None:
+                try:
+                    cache.set(
+                        key,
+                        orjson.dumps({"gen": generation, "value": value}),
+                        timeout=SHARED_TTL,
+                    )
+                except Exception:
+                    logger.warning("ledger settings cache unavailable", exc_info=True)
     _local[ledger_id] = (now + LOCAL_TTL, value)
     return value
 
 
 def forget(ledger_id: Any) -> None:
-    """Called when a ledger's settings change."""
+    """Called when a ledger's settings change (before and after the change commits)."""
     ledger_id = str(ledger_id)
     _local.pop(ledger_id, None)
+    if not shared_cache():
+        return
     try:
+        cache.set_many({_generation_key(ledger_id): uuid.uuid4().hex}, timeout=SHARED_TTL * 10)
         cache.delete(_cache_key(ledger_id))
     except Exception:
         logger.warning("ledger settings cache unavailable", exc_info=True)
+
+
+# --- the organization of a ledger -------------------------------------------------------------
+#
+# A ledger never changes organization, so the pair is cached in this process for good once read
+# (on the primary: a ledger created a moment ago is found). A posting checks it before it reads
+# anything else of the ledger (caches, settings, routes, rates, aliases): no answer may depend on
+# a ledger of another organization. Unknown ledgers are not remembered (a flood of random ids
+# cannot grow the map); the map is emptied if it ever holds MAX_OWNERS entries.
+
+MAX_OWNERS = 100_000
+_owners: dict[str, str] = {}
+
+
+def organization_of(ledger_id: Any) -> str | None:
+    """The id (text) of the organization that owns the ledger, deleted or not; None when no
+    such ledger was ever created."""
+    ledger_id = str(ledger_id)
+    owner = _owners.get(ledger_id)
+    if owner is None:
+        found = (
+            Ledger.all_objects.using(PRIMARY)
+            .filter(pk=ledger_id)
+            .values_list("organization_id", flat=True)
+            .first()
+        )
+        if found is None:
+            return None
+        if len(_owners) >= MAX_OWNERS:
+            _owners.clear()
+        owner = _owners[ledger_id] = str(found)
+    return owner
+
+
+def owned_by(ledger_id: Any, organization_id: Any) -> bool:
+    """Whether the ledger exists (or existed) in the organization."""
+    return organization_of(ledger_id) == str(organization_id)

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from midaz.db_router import PRIMARY
 from midaz.exceptions import BusinessRuleViolation, ValidationFailed, not_found
 from transactions.models import AssetRate
 from transactions.resolve import EXACT, Leg, Resolution
@@ -63,8 +64,10 @@ def _field(leg: Leg, name: str) -> str:
 def _stored_rate(ledger_id: Any, pair: tuple[str, str], now: datetime) -> tuple[Decimal, str]:
     """The ledger's live rate for the pair: 404 0007 when it has none (or only an expired
     one), 422 0125 when the stored rate is not positive."""
+    # A money decision: read on the primary (a lagging replica may hold the previous rate).
     stored = (
         AssetRate.objects.without_metadata()
+        .using(PRIMARY)
         .filter(ledger_id=ledger_id, from_asset=pair[0], to_asset=pair[1])
         .first()
     )

@@ -25,7 +25,14 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from uuid_utils.compat import uuid7
 
-from midaz.exceptions import BusinessRuleViolation, Conflict, LedgerError, not_found
+from midaz.db_router import PRIMARY
+from midaz.exceptions import (
+    BusinessRuleViolation,
+    Conflict,
+    LedgerError,
+    ValidationFailed,
+    not_found,
+)
 from onboarding import ledger_settings
 from onboarding.models import Ledger
 from transactions import asynchronous, posting_metadata, route_check
@@ -52,6 +59,8 @@ logger = logging.getLogger(__name__)
 IMPLICIT_KEY_TTL = timedelta(seconds=300)
 EXPLICIT_KEY_TTL = timedelta(hours=24)
 _POST_SQL = "SELECT midaz_post(%s::jsonb, %s::jsonb, %s::jsonb)"
+# The answer status an idempotency record stores for a posting accepted for a worker.
+ACCEPTED_PREFIX = "ASYNC:"
 _RAISED = re.compile(r"midaz:(\d{4})")
 
 # Operations a reversal does not mirror: holds and releases (a committed hold reverts from its
@@ -59,6 +68,34 @@ _RAISED = re.compile(r"midaz:(\d{4})")
 _NOT_REVERTED = ("ON_HOLD", "RELEASE", "OVERDRAFT")
 # kind of posting -> operation type label of its direct legs
 _LABELS = {"block": "BLOCK", "unblock": "UNBLOCK"}
+
+
+# The idempotency record's key column (transactions.IdempotencyRecord.key, BulkRecord.key).
+MAX_KEY = 256
+# The longest lifetime a key gets: a larger X-TTL is clamped to it (Midaz takes any positive
+# X-TTL; 300000000000 s would overflow a date, and a key kept for years only fills the table).
+MAX_KEY_TTL_SECONDS = 30 * 24 * 3600
+_TTL_DIGITS = re.compile(r"[0-9]{1,20}")
+
+
+def check_key(stored: str, *, field: str, allowed: int) -> None:
+    """Refuses (400 0047) a caller's key that its column cannot hold: longer than the column
+    once stored (``stored`` is the key as stored, with its namespace), or holding a character
+    PostgreSQL text cannot (NUL) or that is not Unicode text (a lone surrogate)."""
+    problem = None
+    if len(stored) > MAX_KEY:
+        problem = f"{field} must be 1 to {allowed} characters long."
+    elif "\x00" in stored:
+        problem = f"{field} must not contain NUL characters."
+    else:
+        try:
+            stored.encode()
+        except UnicodeEncodeError:
+            problem = f"{field} must be valid Unicode text."
+    if problem is not None:
+        raise ValidationFailed(
+            problem, code="0047", entity_type="Transaction", fields={field: "invalid"}
+        )
 
 
 @dataclass(frozen=True)
@@ -87,13 +124,16 @@ class Idempotency:
         digest, living ``X-TTL`` seconds when that is a positive integer, else 24 h for a
         caller's key and 300 s for a digest. ``namespace`` keeps kinds of records apart."""
         ttl = EXPLICIT_KEY_TTL if header_key else IMPLICIT_KEY_TTL
+        if header_key is not None:
+            check_key(
+                namespace + header_key, field="X-Idempotency", allowed=MAX_KEY - len(namespace)
+            )
         if header_ttl:
-            try:
-                seconds = int(header_ttl)
-            except ValueError:
-                seconds = 0
+            # Like Midaz, a value that is not a positive integer means the default; unlike
+            # Python's int(), only ASCII digits count (no "1_0", " 1" or other scripts' digits).
+            seconds = int(header_ttl) if _TTL_DIGITS.fullmatch(header_ttl) else 0
             if seconds > 0:
-                ttl = timedelta(seconds=seconds)
+                ttl = timedelta(seconds=min(seconds, MAX_KEY_TTL_SECONDS))
         return cls(
             key=namespace + (header_key or digest),
             request_hash=digest,
@@ -114,15 +154,25 @@ class PostingResult:
 # --- the idempotency cache (Valkey), in front of the durable record -----------------------------
 
 
-def _cache_key(ledger_id: uuid.UUID, key: str) -> str:
-    return f"idem:{ledger_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+def _cache_key(ledger: Ledger, key: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"idem:v2:{ledger.organization_id}:{ledger.id}:{digest}"
 
 
-def _cached_answer(ledger_id: uuid.UUID, idempotency: Idempotency) -> PostingResult | None:
+def check_ledger(ledger: Ledger) -> None:
+    """Raises 0037 unless the ledger is (or was) one of its organization's. Runs before any
+    cache, settings, route, rate or alias lookup, so that no answer depends on a ledger of
+    another organization; cheap (the pair is cached in the process, ledger_settings). A
+    deleted ledger passes here and is refused by ``midaz_post``."""
+    if not ledger_settings.owned_by(ledger.id, ledger.organization_id):
+        raise LedgerError("The ledger was not found.", code="0037", entity_type="Ledger")
+
+
+def _cached_answer(ledger: Ledger, idempotency: Idempotency) -> PostingResult | None:
     """A replay straight from the cache. The cache is only a shortcut: when it is down or
     flushed, the PostgreSQL record answers the same way."""
     try:
-        raw = cache.get(_cache_key(ledger_id, idempotency.key))
+        raw = cache.get(_cache_key(ledger, idempotency.key))
     except Exception:
         logger.warning("idempotency cache unavailable", exc_info=True)
         return None
@@ -138,13 +188,13 @@ def _cached_answer(ledger_id: uuid.UUID, idempotency: Idempotency) -> PostingRes
     return PostingResult(body=stored["body"], replayed=True)
 
 
-def _cache_answer(ledger_id: uuid.UUID, idempotency: Idempotency, body: dict[str, Any]) -> None:
+def _cache_answer(ledger: Ledger, idempotency: Idempotency, body: dict[str, Any]) -> None:
     payload = orjson.dumps(
         {"hash": idempotency.request_hash, "body": body}, default=str, option=orjson.OPT_UTC_Z
     )
     try:
         cache.set(
-            _cache_key(ledger_id, idempotency.key),
+            _cache_key(ledger, idempotency.key),
             payload,
             timeout=int(idempotency.ttl.total_seconds()),
         )
@@ -433,7 +483,9 @@ def prepare(
 ) -> Prepared:
     """Resolves the spec (0073, 0090, 0125) and builds what ``midaz_post`` takes; with
     ``accept``, the statement that accepts it for a worker to apply (transactions/asynchronous).
-    """
+    Raises 0037 first when the ledger is not of its organization: nothing of a ledger of
+    another organization (settings, routes, rates, aliases) is read before that."""
+    check_ledger(ledger)
     resolution = resolve(spec)
     annotation = kind == "annotation"
     if annotation:
@@ -499,7 +551,8 @@ def prepare(
             "key": idempotency.key,
             "hash": idempotency.request_hash,
             "expires_at": now + idempotency.ttl,
-            "answer_status": answer_status,
+            # Accepted for a worker: a replay shows the posting as it is now (_replayed_answer).
+            "answer_status": ACCEPTED_PREFIX + answer_status if accept else answer_status,
         }
     if accept:
         opts = asynchronous.accept_options(opts, status)
@@ -536,10 +589,11 @@ def transaction_create(
     # Explicit keys are the ones clients retry with: answer those from the cache when possible.
     # A body-hash key is new on almost every call, so it goes straight to the database, which
     # detects a replay in the same round trip as the posting.
+    check_ledger(ledger)
     if (
         idempotency is not None
         and idempotency.explicit
-        and (cached := _cached_answer(ledger.id, idempotency)) is not None
+        and (cached := _cached_answer(ledger, idempotency)) is not None
     ):
         return cached
     accept = settings.TRANSACTION_ASYNC and parent_id is None
@@ -556,12 +610,15 @@ def transaction_create(
             transaction.on_commit(lambda: asynchronous.publish(ledger.id))
         else:
             asynchronous.publish(ledger.id)
-    if idempotency is not None and idempotency.explicit:
+    # An accepted asynchronous posting is not cached: its answer (CREATED, no operations) is
+    # not final, the worker may still decline it (and then frees the key), so a replay reads
+    # the record and shows the transaction as it is now.
+    if idempotency is not None and idempotency.explicit and "accepted" not in result:
         if connection.in_atomic_block:
             key = idempotency
-            transaction.on_commit(lambda: _cache_answer(ledger.id, key, body))
+            transaction.on_commit(lambda: _cache_answer(ledger, key, body))
         else:
-            _cache_answer(ledger.id, idempotency, body)
+            _cache_answer(ledger, idempotency, body)
     replayed = "replay" in result
     return PostingResult(
         body=body, replayed=replayed, status="" if replayed else str(prepared.tx.status)
@@ -570,10 +627,18 @@ def transaction_create(
 
 def _replayed_answer(replay: dict[str, Any]) -> dict[str, Any]:
     """The first answer again: the transaction with the operations its create wrote (not those
-    of a later commit or cancel) and the status it first showed."""
-    tx = Transaction.objects.get(pk=replay["transaction_id"])
+    of a later commit or cancel) and the status it first showed. A posting accepted for a
+    worker shows what it is now instead (CREATED while queued, then APPROVED, PENDING or
+    NOTED with its operations; a declined one frees its key). Read on the primary: a replica
+    that lags may not have the transaction yet."""
+    tx = Transaction.objects.using(PRIMARY).get(pk=replay["transaction_id"])
+    shown = str(replay["answer_status"])
+    if shown.startswith(ACCEPTED_PREFIX):
+        if tx.status == Transaction.Status.CREATED:
+            return transaction_out(tx, [], status=shown.removeprefix(ACCEPTED_PREFIX))
+        return transaction_out(tx, tx.operations.order_by("created_at", "id"))
     operations = tx.operations.filter(created_at=tx.created_at).order_by("id")
-    return transaction_out(tx, operations, status=replay["answer_status"])
+    return transaction_out(tx, operations, status=shown)
 
 
 def _locked_pending(ledger: Ledger, transaction_id: uuid.UUID) -> Transaction:

@@ -11,12 +11,14 @@ route for the action, which its operations carry.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch
 
+from midaz import context
 from midaz.exceptions import BusinessRuleViolation, LedgerError, ValidationFailed, not_found
 from onboarding import alias_directory
 from transactions.models import OperationRoute, TransactionRoute
@@ -85,6 +87,25 @@ def check(
     """Checks a posting against its transaction route for ``action`` (direct, hold, commit,
     cancel or revert). Returns the rubric of each leg, keyed by (is_source, index)."""
     sources, destinations = list(sources), list(destinations)
+    with on_primary():
+        return _check(ledger_id, spec, sources, destinations, action)
+
+
+@contextmanager
+def on_primary() -> Iterator[None]:
+    """Every read in the block goes to the primary: the routes and account types decide what
+    a posting does, and a lagging replica may still show a deleted route or account (and the
+    alias cache would keep what it read)."""
+    token = context.pinned_to_primary.set(True)
+    try:
+        yield
+    finally:
+        context.pinned_to_primary.reset(token)
+
+
+def _check(
+    ledger_id: Any, spec: TransactionSpec, sources: list[Leg], destinations: list[Leg], action: str
+) -> dict[tuple[bool, int], Rubric]:
     route = transaction_route(ledger_id, spec)
     live = [r for r in route.operation_routes.all() if r.deleted_at is None]
     # A pending hold books its destinations at commit: their routes come from commit.

@@ -36,8 +36,19 @@ from transactions.spec import TransactionSpec
 
 _ERRORS = error_responses()
 _IDEMPOTENCY_HEADERS = [
-    OpenApiParameter("X-Idempotency", str, OpenApiParameter.HEADER, description="Idempotency key"),
-    OpenApiParameter("X-TTL", int, OpenApiParameter.HEADER, description="Key lifetime, seconds"),
+    OpenApiParameter(
+        "X-Idempotency",
+        str,
+        OpenApiParameter.HEADER,
+        description=f"Idempotency key, 1 to {posting.MAX_KEY} characters (400 0047 if longer)",
+    ),
+    OpenApiParameter(
+        "X-TTL",
+        int,
+        OpenApiParameter.HEADER,
+        description="Key lifetime, seconds: a positive integer (anything else means the "
+        f"default); at most {posting.MAX_KEY_TTL_SECONDS} (larger values are clamped to it)",
+    ),
 ]
 
 
@@ -153,7 +164,10 @@ BULK_DOC = Schema(
             required=True,
             items=F("object", schema=schemas.TRANSACTION_JSON),
             description=f"1 to {bulk.MAX_ITEMS} bodies of POST .../transactions/json; each may "
-            "also carry 'idempotencyKey' (string), its own key",
+            "also carry 'idempotencyKey' (string, 1 to 256 characters), its own key. An item "
+            "without one is keyed by the hash of its body, as a single post is: two identical "
+            "items without a key are one posting (the second answers replayed: true); give "
+            "each its own idempotencyKey to post both",
         ),
     },
     entity_type="Transaction",
@@ -192,13 +206,15 @@ def _bulk_item(raw: dict[str, Any]) -> bulk.BulkItem:
     body = dict(raw)
     key = body.pop("idempotencyKey", None)
     try:
-        if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 256):
+        if key is not None and (not isinstance(key, str) or not key):
             raise ValidationFailed(
-                "idempotencyKey must be a string of 1 to 256 characters.",
+                f"idempotencyKey must be a string of 1 to {posting.MAX_KEY} characters.",
                 code="0047",
                 entity_type="Transaction",
                 fields={"idempotencyKey": "invalid"},
             )
+        if key is not None:
+            posting.check_key(key, field="idempotencyKey", allowed=posting.MAX_KEY)
         data = schemas.TRANSACTION_JSON.validate(body)
         spec = schemas.spec_from_body(data, kind="json")
     except LedgerError as exc:
@@ -221,9 +237,11 @@ class BulkCreate(LedgerAPIView):
             "its own Midaz error with `fields.item` = its index. Not atomic: each item is "
             "posted or refused on its own; the answer is 201 when all were posted, else 207, "
             "with each item's transaction or error. Each item is idempotent like a single "
-            "post (its `idempotencyKey`, or the hash of its body); the whole request too "
-            "(`X-Idempotency`, or the hash of the body): a repeat gets the stored answer, "
-            "with `X-Idempotency-Replayed: true`."
+            "post (its `idempotencyKey`, or the hash of its body: two identical items without "
+            "a key are one posting, the second answering `replayed: true`); the whole request "
+            "too (`X-Idempotency` of at most 251 characters, as it is stored with a `bulk:` "
+            "prefix, or the hash of the body): a repeat gets the stored answer, with "
+            "`X-Idempotency-Replayed: true`."
         ),
         tags=["Transactions"],
         parameters=_IDEMPOTENCY_HEADERS,
