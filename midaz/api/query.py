@@ -99,14 +99,26 @@ def bad_query(message: str, code: str = "0082") -> ValidationFailed:
     return ValidationFailed(message, code=code)
 
 
+# How deep an offset page may reach: the last row of a page, ``page * limit``, is at most
+# this many rows from the start. PostgreSQL reads and throws away every row before the offset,
+# so a deep offset page costs a scan of the ledger; past this bound a list answers 400 0082
+# (cursor pagination, where a route has it, goes any depth at the same cost per page).
+MAX_OFFSET_ROWS = 10_000
+
+# The longest page or limit number read: anything longer is refused before int() is called.
+_MAX_INT_DIGITS = 9
+
+
 def _positive_int(params: QueryDict, name: str, default: int) -> int:
+    """A positive decimal integer of at most nine ASCII digits (``page=99999999999999999999``,
+    Arabic-Indic digits, ``page=1_0``, ``page=+1`` are 400 0082)."""
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_query(f"The query parameter '{name}' must be a positive integer.") from None
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > _MAX_INT_DIGITS:
+        raise bad_query(f"The query parameter '{name}' must be a positive integer.")
+    value = int(text)
     if value <= 0:
         raise bad_query(f"The query parameter '{name}' must be a positive integer.")
     return value
@@ -152,6 +164,11 @@ def parse_list_query(params: QueryDict, *, default_window: bool = False) -> List
     if limit > settings.MAX_PAGINATION_LIMIT:
         raise bad_query(f"The limit must be at most {settings.MAX_PAGINATION_LIMIT}.", code="0080")
     page = _positive_int(params, "page", 1)
+    if page * limit > MAX_OFFSET_ROWS:
+        raise bad_query(
+            f"A page may reach at most {MAX_OFFSET_ROWS} rows (page x limit); "
+            "narrow the list with filters or a date range."
+        )
     sort = (params.get("sort_order") or "asc").lower()
     if sort not in {"asc", "desc"}:
         raise bad_query("sort_order must be 'asc' or 'desc'.", code="0081")
