@@ -7,13 +7,16 @@ the reserved and unique keys, and the refusal to touch system (``internal``) bal
 
 from __future__ import annotations
 
+import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from midaz.api.validation import amount_digits
 from midaz.exceptions import BusinessRuleViolation, Conflict, ValidationFailed
 from midaz.lookup import conflicts, get_or_404
 from onboarding.models import Account, Ledger
@@ -34,6 +37,32 @@ def _invalid_settings(message: str) -> ValidationFailed:
     return ValidationFailed(message, code="0172", entity_type=ENTITY)
 
 
+# An overdraft limit as written: ASCII digits with an optional fraction, nothing else (Python's
+# Decimal also reads other scripts' digits, "1_000", exponents, signs, blanks, NaN and Infinity,
+# which PostgreSQL's numeric, that midaz_post casts the limit to, does not).
+_LIMIT_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+
+
+def overdraft_limit_text(raw: Any) -> str:
+    """The stored form of ``overdraftLimit``: its canonical decimal text (no leading zeros;
+    decimal places as written, as PostgreSQL keeps them). Raises 0172 unless it is a string of
+    ASCII digits with an optional fraction, greater than zero, of at most
+    ``MAX_AMOUNT_DIGITS`` digits (the limit of amounts)."""
+    if not isinstance(raw, str) or _LIMIT_TEXT.fullmatch(raw) is None:
+        raise _invalid_settings(
+            "settings.overdraftLimit must be a decimal string of ASCII digits with an optional "
+            "fraction (such as '100' or '250.50') when overdraftLimitEnabled is true."
+        )
+    limit = Decimal(raw)
+    if limit <= 0:
+        raise _invalid_settings("settings.overdraftLimit must be greater than zero.")
+    if amount_digits(limit) > django_settings.MAX_AMOUNT_DIGITS:
+        raise _invalid_settings(
+            f"settings.overdraftLimit must have at most {django_settings.MAX_AMOUNT_DIGITS} digits."
+        )
+    return format(limit, "f")
+
+
 def settings_normalize(
     raw: dict[str, Any], *, direction: str | None = None, external: bool = False
 ) -> dict[str, Any]:
@@ -44,8 +73,8 @@ def settings_normalize(
     Raises 0172 when: ``balanceScope`` is not "", "transactional" (``internal`` is reserved
     to balances the system creates); ``allowOverdraft`` is true on a debit-direction balance
     or an external account (only credit-direction balances can go into overdraft);
-    ``overdraftLimitEnabled`` is true without a decimal ``overdraftLimit`` > 0, or false with
-    one.
+    ``overdraftLimitEnabled`` is true without a decimal ``overdraftLimit`` > 0 (ASCII digits,
+    at most ``MAX_AMOUNT_DIGITS``: ``overdraft_limit_text``), or false with one.
     """
     scope = raw.get("balanceScope") or ""
     if scope not in ("", SCOPE_TRANSACTIONAL):
@@ -67,17 +96,7 @@ def settings_normalize(
     settings["allowOverdraft"] = allow_overdraft
     settings["overdraftLimitEnabled"] = limit_enabled
     if limit_enabled:
-        text = raw_limit.strip() if isinstance(raw_limit, str) else ""
-        try:
-            limit = Decimal(text)
-        except InvalidOperation:
-            limit = None
-        if limit is None or not limit.is_finite() or limit <= 0:
-            raise _invalid_settings(
-                "settings.overdraftLimit must be a decimal string greater than zero when "
-                "overdraftLimitEnabled is true."
-            )
-        settings["overdraftLimit"] = text
+        settings["overdraftLimit"] = overdraft_limit_text(raw_limit)
     elif raw_limit is not None:
         raise _invalid_settings(
             "settings.overdraftLimit must be absent when overdraftLimitEnabled is false."

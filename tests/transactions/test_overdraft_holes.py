@@ -186,3 +186,82 @@ def test_an_account_owing_only_on_a_balance_row_cannot_be_deleted(book: Overdraf
     Balance.objects.filter(pk=alice.pk).update(overdraft_used=D("1"))
     assert_error(book.api.delete(book.path(f"/accounts/{alice.account_id}")), 422, "0012")
     assert_error(book.api.delete(book.path(f"/balances/{alice.id}")), 409, "0093")
+
+
+# --- item 7: overdraftLimit is canonical ASCII decimal text --------------------------------
+
+# Each of these Python's Decimal reads, and PostgreSQL's numeric cannot (or reads as no limit).
+UNCASTABLE_LIMITS = [
+    "\u0661\u0660\u0660",  # Arabic-Indic digits 100
+    "\uff11\uff10\uff10",  # fullwidth digits 100
+    "1_000",
+    "1e200000",
+    "1E2",
+    " 5 ",
+    "5\n",
+    "NaN",
+    "sNaN",
+    "-0",
+    "+5",
+    "Infinity",
+    "-Infinity",
+    ".5",
+    "5.",
+    "0",
+    "0.000",
+    "1" * 65,  # one digit over the amount limit
+    "0." + "0" * 64 + "1",  # 65 decimal places
+]
+
+
+def limit_settings(limit: str) -> dict[str, Any]:
+    return {"allowOverdraft": True, "overdraftLimitEnabled": True, "overdraftLimit": limit}
+
+
+@pytest.mark.parametrize("limit", UNCASTABLE_LIMITS)
+def test_an_uncastable_limit_is_refused_on_create_and_patch(book: Overdraft, limit: str) -> None:
+    account_id = book.balance_row("@alice").account_id
+    before = book.snapshot()
+    created = book.api.post(
+        book.path(f"/accounts/{account_id}/balances"),
+        {"key": "savings", "settings": limit_settings(limit)},
+    )
+    assert_error(created, 400, "0172")
+    assert_error(book.settings("@alice", **limit_settings(limit)), 400, "0172")
+    assert book.snapshot() == before
+    assert book.balance_row("@alice").settings is None
+    # The balance still takes a good limit and an overdrawing posting.
+    book.enable("@alice", limit="100")
+    book.ok(book.transfer("@alice", "@bob", "60"))
+    assert book.state("@alice") == (0, 60, 60)
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("100", "100"),
+        ("250.50", "250.50"),
+        ("007.25", "7.25"),
+        ("0.0000001", "0.0000001"),
+        ("9" * 64, "9" * 64),
+        ("1" * 46 + "." + "1" * 18, "1" * 46 + "." + "1" * 18),
+    ],
+)
+def test_a_limit_is_stored_as_canonical_decimal_text(
+    book: Overdraft, written: str, stored: str
+) -> None:
+    savings = add_balance(book, "@alice", "savings", **limit_settings(written))
+    assert savings["settings"]["overdraftLimit"] == stored
+    assert Balance.objects.get(pk=savings["id"]).settings["overdraftLimit"] == stored
+    got = book.ok(book.settings("@alice", **limit_settings(written)), 200)
+    assert got["settings"]["overdraftLimit"] == stored
+    # PostgreSQL reads it back as the same number, and an overdrawing posting under it works.
+    draw = min(Decimal(stored), Decimal("0.0000001"))
+    body = send("USD", str(draw), [amt("@alice", str(draw))], [amt("@bob", str(draw))])
+    book.ok(book.post(body))
+    assert book.balance_row("@alice").overdraft_used == draw
+
+
+def test_a_number_limit_is_refused(book: Overdraft) -> None:
+    answer = book.settings("@alice", **{**limit_settings("1"), "overdraftLimit": 100})
+    assert answer.status_code == 400
