@@ -160,8 +160,16 @@ DECLARE
     v_soft boolean := coalesce((p_opts->>'soft')::boolean, false);
     v_record record;
     v_leg jsonb;
-    v_state jsonb := '{}'::jsonb;   -- balance id -> current {available, on_hold, version}
+    v_state jsonb := '{}'::jsonb;   -- balance id -> {available, on_hold, version, ...}
     v_index jsonb := '{}'::jsonb;   -- "alias#key" -> balance row as jsonb
+    -- While the legs are applied, the state of the posting's balances is an array (v_st,
+    -- the place of each balance in v_at) and the operations are an array too (v_ops): an
+    -- element is replaced or appended in place, where a change to a jsonb value copies it
+    -- whole, which made a posting quadratic in its legs. Both become jsonb once, at the end.
+    v_at jsonb;                     -- balance id -> its place in v_st
+    v_st jsonb[];
+    v_pos_b int;
+    v_pos_c int;
     v_cur jsonb;
     v_b jsonb;
     v_amount numeric;
@@ -170,7 +178,8 @@ DECLARE
     v_new_avail numeric;
     v_new_hold numeric;
     v_sign numeric;
-    v_ops jsonb := '[]'::jsonb;
+    v_ops jsonb[] := '{}';
+    v_rows jsonb;
     v_snapshots jsonb := '[]'::jsonb;
     v_settings jsonb;
     v_aliases text[];
@@ -264,6 +273,9 @@ BEGIN
               FROM jsonb_array_elements(p_legs) AS l
              WHERE NOT v_index ? ((l->>'alias') || '#' || (l->>'key'))));
     END IF;
+    SELECT coalesce(jsonb_object_agg(key, n), '{}'), coalesce(array_agg(value ORDER BY n), '{}')
+      INTO v_at, v_st
+      FROM jsonb_each(v_state) WITH ORDINALITY AS e(key, value, n);
 
     -- 3. Rules and arithmetic, leg by leg in application order.
     FOR v_leg IN SELECT * FROM jsonb_array_elements(p_legs) LOOP
@@ -296,7 +308,8 @@ BEGIN
             END IF;
         END IF;
 
-        v_cur := v_state -> (v_b->>'id');
+        v_pos_b := (v_at->>(v_b->>'id'))::int;
+        v_cur := v_st[v_pos_b];
         v_avail := (v_cur->>'available')::numeric;
         v_hold := (v_cur->>'on_hold')::numeric;
         v_od := (v_cur->>'overdraft_used')::numeric;
@@ -364,10 +377,10 @@ BEGIN
             CONTINUE;  -- a leg that moves nothing is a no-op: no version bump, no operation
         END IF;
         IF v_apply THEN
-            v_state := jsonb_set(v_state, ARRAY[v_b->>'id'], jsonb_build_object(
+            v_st[v_pos_b] := jsonb_build_object(
                 'available', v_new_avail, 'on_hold', v_new_hold,
                 'version', (v_cur->>'version')::bigint + 1, 'overdraft_used', v_new_od,
-                'updated_at', v_now));
+                'updated_at', v_now);
             -- What moved on this balance; the companion records the rest of the amount.
             v_rec_amount := least(v_amount, greatest(abs(v_new_avail - v_avail),
                                                      abs(v_new_hold - v_hold)));
@@ -375,7 +388,7 @@ BEGIN
             v_rec_amount := v_amount;
         END IF;
 
-        v_ops := v_ops || jsonb_build_object(
+        v_ops := array_append(v_ops, jsonb_build_object(
             'id', v_leg->>'op',
             'organization_id', p_tx->>'organization_id',
             'ledger_id', v_ledger,
@@ -406,7 +419,7 @@ BEGIN
             'metadata', coalesce(v_leg->'metadata', '{}'::jsonb),
             'rate', v_leg->'rate',
             'created_at', p_tx->>'created_at',
-            'updated_at', v_now);
+            'updated_at', v_now));
 
         IF v_od_delta <> 0 THEN
             -- The overdraft companion: a debit-direction balance, so a draw (DEBIT) raises its
@@ -424,14 +437,15 @@ BEGIN
                     'The route of %s defines no overdraft %s entry.', v_b->>'alias',
                     CASE WHEN v_od_delta > 0 THEN 'debit' ELSE 'credit' END));
             END IF;
-            v_comp_cur := v_state -> (v_comp->>'id');
-            v_state := jsonb_set(v_state, ARRAY[v_comp->>'id'], jsonb_build_object(
+            v_pos_c := (v_at->>(v_comp->>'id'))::int;
+            v_comp_cur := v_st[v_pos_c];
+            v_st[v_pos_c] := jsonb_build_object(
                 'available', (v_comp_cur->>'available')::numeric + v_od_delta,
                 'on_hold', (v_comp_cur->>'on_hold')::numeric,
                 'version', (v_comp_cur->>'version')::bigint + 1,
                 'overdraft_used', (v_comp_cur->>'overdraft_used')::numeric,
-                'updated_at', v_now));
-            v_ops := v_ops || jsonb_build_object(
+                'updated_at', v_now);
+            v_ops := array_append(v_ops, jsonb_build_object(
                 'id', v_leg->>'od_op',
                 'companion_of', v_leg->>'op',
                 'organization_id', p_tx->>'organization_id',
@@ -462,9 +476,12 @@ BEGIN
                 'route_description', v_rubric->>'description',
                 'metadata', '{}'::jsonb,
                 'created_at', p_tx->>'created_at',
-                'updated_at', v_now);
+                'updated_at', v_now));
         END IF;
     END LOOP;
+    SELECT coalesce(jsonb_object_agg(key, v_st[n::int]), '{}') INTO v_state
+      FROM jsonb_each_text(v_at) AS e(key, n);
+    v_rows := to_jsonb(v_ops);
 
     -- 4. Write what needed the locks: the operations and the balances (in soft mode, the
     --    transaction row and the idempotency record too, now that every rule has passed).
@@ -473,7 +490,7 @@ BEGIN
     END IF;
     IF NOT v_in_bulk THEN
         INSERT INTO transactions_operation
-        SELECT * FROM jsonb_populate_recordset(NULL::transactions_operation, v_ops);
+        SELECT * FROM jsonb_populate_recordset(NULL::transactions_operation, v_rows);
         IF v_apply THEN
             PERFORM midaz_write_balances(v_state, v_ids, v_now);
         END IF;
@@ -497,9 +514,9 @@ BEGIN
                       'route_description', o->>'route_description')
                   ELSE '{}'::jsonb END
                ORDER BY n), '[]')
-      INTO v_snapshots FROM jsonb_array_elements(v_ops) WITH ORDINALITY AS e(o, n);
+      INTO v_snapshots FROM unnest(v_ops) WITH ORDINALITY AS e(o, n);
     IF v_in_bulk THEN
-        RETURN jsonb_build_object('ops', v_snapshots, 'rows', v_ops, 'state', v_state);
+        RETURN jsonb_build_object('ops', v_snapshots, 'rows', v_rows, 'state', v_state);
     END IF;
     RETURN jsonb_build_object('ops', v_snapshots);
 END;
