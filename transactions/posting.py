@@ -75,7 +75,7 @@ MAX_KEY = 256
 # The longest lifetime a key gets: a larger X-TTL is clamped to it (Midaz takes any positive
 # X-TTL; 300000000000 s would overflow a date, and a key kept for years only fills the table).
 MAX_KEY_TTL_SECONDS = 30 * 24 * 3600
-_TTL_DIGITS = re.compile(r"[0-9]{1,20}")
+_TTL_DIGITS = re.compile(r"[0-9]+")
 
 
 def check_key(stored: str, *, field: str, allowed: int) -> None:
@@ -131,7 +131,10 @@ class Idempotency:
         if header_ttl:
             # Like Midaz, a value that is not a positive integer means the default; unlike
             # Python's int(), only ASCII digits count (no "1_0", " 1" or other scripts' digits).
-            seconds = int(header_ttl) if _TTL_DIGITS.fullmatch(header_ttl) else 0
+            seconds = 0
+            if _TTL_DIGITS.fullmatch(header_ttl):
+                # int() of thousands of digits raises: a long number is simply a large one.
+                seconds = int(header_ttl) if len(header_ttl) <= 12 else MAX_KEY_TTL_SECONDS
             if seconds > 0:
                 ttl = timedelta(seconds=min(seconds, MAX_KEY_TTL_SECONDS))
         return cls(
