@@ -102,3 +102,92 @@ class RequestContextLogFilter(logging.Filter):
         if (ledger := context.ledger_id.get()) is not None:
             record.ledger_id = ledger
         return True
+
+
+# --- cross-site writes ----------------------------------------------------------------------
+# A page on any site can make a browser POST to the ledger without asking first (no CORS
+# preflight) only with a body of text/plain, application/x-www-form-urlencoded or
+# multipart/form-data, or with no Content-Type at all. With API keys off nothing else stops
+# such a request, so the JSON API takes a body only as application/json; and a write that a
+# browser marks as coming from another site (Sec-Fetch-Site) is refused whatever it carries.
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_BODY_WRITES = frozenset({"POST", "PUT", "PATCH"})
+# Routes that read no body (the body is ignored, so its type does not matter) and the one that
+# reads a multipart upload (the deprecated Gold DSL file).
+_NO_BODY_ROUTE = re.compile(r"/transactions/<str:transaction_id>/(commit|cancel|revert)$")
+_MULTIPART_ROUTE = re.compile(r"/transactions/dsl$")
+_FOREIGN_SITES = frozenset({"cross-site", "same-site"})
+
+
+def _media_type(content_type: str) -> tuple[str, dict[str, str]]:
+    kind, _, rest = content_type.partition(";")
+    params: dict[str, str] = {}
+    for part in rest.split(";"):
+        name, sep, value = part.partition("=")
+        if sep:
+            params[name.strip().lower()] = value.strip().strip('"').lower()
+    return kind.strip().lower(), params
+
+
+def _has_body(request: HttpRequest) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 1  # unreadable: treat as a body, so its type is checked
+    return length > 0 or bool(request.META.get("HTTP_TRANSFER_ENCODING"))
+
+
+def write_refusal(request: HttpRequest, view_func: Callable[..., Any]) -> Any:
+    """The LedgerError a write to ``/v1`` earns by how it was sent, or None when it may go on.
+    Only the API's views are checked: an unknown route is still 0484."""
+    from midaz.exceptions import LedgerError
+
+    if request.method not in _WRITES or not request.path.startswith("/v1/"):
+        return None
+    if getattr(view_func, "view_class", None) is None:
+        return None
+    if request.headers.get("Sec-Fetch-Site", "").strip().lower() in _FOREIGN_SITES:
+        return LedgerError(
+            "A browser request from another site cannot write to the ledger.", code="0043"
+        )
+    if request.method not in _BODY_WRITES or not _has_body(request):
+        return None
+    match = getattr(request, "resolver_match", None)
+    route = str(match.route) if match is not None else request.path
+    if _NO_BODY_ROUTE.search(route):
+        return None
+    kind, params = _media_type(request.META.get("CONTENT_TYPE", ""))
+    if kind == "application/json" and params.get("charset", "utf-8") in {"utf-8", "utf8"}:
+        return None
+    if kind == "multipart/form-data" and _MULTIPART_ROUTE.search(route):
+        return None
+    return LedgerError(
+        "The request body must be sent as Content-Type: application/json (UTF-8).",
+        code="0047",
+        status=415,
+    )
+
+
+class JsonWritesOnlyMiddleware:
+    """Refuses, before the view, a ``/v1`` write whose body is not declared as JSON (415, Midaz
+    code 0047) or that a browser sends from another site (403, 0043)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        refusal = write_refusal(request, view_func)
+        if refusal is None:
+            return None
+        from midaz.api.errors import error_response
+
+        return error_response(refusal)

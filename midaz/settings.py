@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # The JSON API takes JSON bodies only: no cross-site text/plain or form posts (auth off).
+    "midaz.middleware.JsonWritesOnlyMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -157,7 +159,21 @@ else:
 
 # Per-client rate limit of the API (midaz/ratelimit.py): "100/s", "5000/m"; empty = off.
 RATE_LIMIT = env.str("RATE_LIMIT", default="")
-RATE_LIMIT_TRUST_PROXY = env.bool("RATE_LIMIT_TRUST_PROXY", default=False)
+# How many proxies in front of the API append to X-Forwarded-For (true = 1, false = 0): a
+# client's address is the hop that many places from the right, the one the outermost trusted
+# proxy appended; everything left of it is what the client sent. A request with a valid API key
+# is counted by its key instead.
+_TRUST_PROXY = env.str("RATE_LIMIT_TRUST_PROXY", default="false").strip().lower()
+if _TRUST_PROXY in ("", "false", "no", "off"):
+    RATE_LIMIT_TRUST_PROXY = 0
+elif _TRUST_PROXY in ("true", "yes", "on"):
+    RATE_LIMIT_TRUST_PROXY = 1
+elif _TRUST_PROXY.isascii() and _TRUST_PROXY.isdigit() and int(_TRUST_PROXY) <= 16:
+    RATE_LIMIT_TRUST_PROXY = int(_TRUST_PROXY)
+else:
+    raise ImproperlyConfigured(
+        "RATE_LIMIT_TRUST_PROXY is true, false or the number of trusted proxies (0 to 16)."
+    )
 RATELIMIT_FAIL_OPEN = True
 
 # --- Celery (RabbitMQ) ------------------------------------------------------------------------
