@@ -12,6 +12,9 @@
 * ``midaz_idempotent_replays_total{kind}``.
 * ``midaz_async_queue_depth`` and ``midaz_async_queue_oldest_age_seconds``: asynchronous postings
   accepted and not yet applied, queried when scraped (two index-only statements, the count capped).
+* ``midaz_async_sweep_failures_total``: ledgers the sweep could not apply (it goes on past
+  them), and ``midaz_async_batches_isolated_total``: batches that failed whole and were applied
+  posting by posting (the one that failed is declined).
 * ``midaz_async_postings_applied_total{status, code}`` and ``midaz_async_apply_lag_seconds``
   (accepted -> applied), observed by whichever process applies: the Celery worker, which serves
   them on ``METRICS_PORT`` (``serve_worker_metrics``), or the API for a commit, cancel or revert
@@ -76,6 +79,14 @@ ASYNC_APPLIED = Counter(
     "midaz_async_postings_applied",
     "Asynchronous postings applied, by final status and Midaz code of a decline.",
     ["status", "code"],
+)
+ASYNC_SWEEP_FAILURES = Counter(
+    "midaz_async_sweep_failures",
+    "Ledgers the sweep could not apply (logged; the sweep goes on with the next ledger).",
+)
+ASYNC_ISOLATED = Counter(
+    "midaz_async_batches_isolated",
+    "Asynchronous batches that failed whole and were applied posting by posting.",
 )
 ASYNC_APPLY_LAG = Histogram(
     "midaz_async_apply_lag_seconds",
@@ -152,6 +163,18 @@ def async_applied(
         ASYNC_APPLIED.labels(status, "").inc()
     for code in declined:
         ASYNC_APPLIED.labels("DECLINED", code).inc()
+
+
+def async_sweep_failed() -> None:
+    """The sweep met a ledger whose postings it could not apply."""
+    if enabled():
+        ASYNC_SWEEP_FAILURES.inc()
+
+
+def async_batch_isolated() -> None:
+    """A worker's batch failed whole and was retried posting by posting."""
+    if enabled():
+        ASYNC_ISOLATED.inc()
 
 
 # --- The asynchronous queue, measured when scraped --------------------------------------------

@@ -16,8 +16,16 @@ mode, so a refused one writes nothing and does not stop the others): each become
 (PENDING, NOTED), or DECLINED with the Midaz code of the rule it broke. The queue rows are
 deleted in the same transaction, so a posting is applied exactly once: a worker killed before
 its commit leaves the rows queued for the next one, and a message delivered again finds
-nothing left to do. One commit for a whole batch is the group commit that lets a hot account
-take many postings per lock.
+nothing left to do.
+
+Isolation: a batch whose statement fails with an error of a posting's data (a value a column
+or a CHECK refuses, a trigger's rule; it should not happen, the accept step checks what the
+worker inserts) is applied again posting by posting, each in a savepoint; the one that fails is
+DECLINED with a code, the others are applied, so no posting can head a ledger's queue forever.
+A declined posting's idempotency record is deleted with it: the key is free again.
+
+One commit for a whole batch is the group commit that lets a hot account take many postings
+per lock.
 """
 
 from __future__ import annotations
@@ -29,13 +37,15 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from midaz import metrics
-from midaz.exceptions import Conflict
-from transactions.models import QueuedPosting, Transaction
+from midaz.db_router import PRIMARY
+from midaz.exceptions import Conflict, LedgerError
+from transactions.models import IdempotencyRecord, QueuedPosting, Transaction
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +86,78 @@ def apply_ledger(ledger_id: uuid.UUID | str, *, batch_size: int | None = None) -
             return done
 
 
+# The SQLSTATE classes of an error that the data of one posting causes: a data exception (a
+# value a column cannot take), an integrity violation (a CHECK, a trigger's rule) or a PL/pgSQL
+# RAISE ('midaz:<code>'). Any other error (a lost connection, a deadlock, a cancelled query, a
+# missing column during a deploy) is not the posting's fault: the batch is rolled back and
+# applied again later, and nothing is declined for it.
+_HARD_CLASSES = ("22", "23", "P0")
+# The Midaz code a posting declined for a hard database error carries (status_description):
+# 0125 when a CHECK refused one of its values (an amount out of range), 0047 otherwise.
+_CHECK_VIOLATION = "23514"
+
+
+def _hard_error(exc: BaseException) -> dict[str, str] | None:
+    """The {code, detail} with which to decline the posting that raised ``exc``, or None when
+    ``exc`` is not caused by the posting's data."""
+    if isinstance(exc, LedgerError):  # 'midaz:<code>' raised by the database
+        return {"code": exc.code, "detail": exc.message}
+    cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None) or ""
+    if not isinstance(cause, psycopg.Error) or not sqlstate.startswith(_HARD_CLASSES):
+        return None
+    diag = getattr(cause, "diag", None)
+    detail = getattr(diag, "message_primary", None) or str(cause)
+    code = "0125" if sqlstate == _CHECK_VIOLATION else "0047"
+    return {"code": code, "detail": f"The posting cannot be stored: {detail}"}
+
+
+def _post_bulk(ledger_id: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from transactions.posting import call_function  # posting imports this module
+
+    results: list[dict[str, Any]] = call_function(
+        _BULK_SQL, [ledger_id, orjson.dumps(items).decode()]
+    )
+    return results
+
+
+def _post_isolated(ledger_id: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The batch in one statement, in a savepoint; if the statement fails with an error of a
+    posting's data, the batch again posting by posting, each in its own savepoint: the one
+    that fails is declined with a code, the others are applied in their order."""
+    try:
+        with transaction.atomic():
+            return _post_bulk(ledger_id, items)
+    except (DatabaseError, psycopg.Error, LedgerError) as exc:
+        if _hard_error(exc) is None:
+            raise
+        logger.warning(
+            "a batch of %d asynchronous postings of ledger %s failed (%s); applying them "
+            "one by one",
+            len(items),
+            ledger_id,
+            exc,
+        )
+    transaction.on_commit(metrics.async_batch_isolated)
+    results: list[dict[str, Any]] = []
+    for item in items:
+        try:
+            with transaction.atomic():
+                results += _post_bulk(ledger_id, [item])
+        except (DatabaseError, psycopg.Error, LedgerError) as exc:
+            error = _hard_error(exc)
+            if error is None:
+                raise
+            logger.error(
+                "asynchronous posting %s of ledger %s declined: it cannot be applied (%s)",
+                item["tx"]["id"],
+                ledger_id,
+                exc,
+            )
+            results.append({"error": error})
+    return results
+
+
 def _apply_batch(ledger_id: str, size: int) -> int:
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -91,23 +173,26 @@ def _apply_batch(ledger_id: str, size: int) -> int:
                 orjson.loads(v) if isinstance(v, str | bytes) else v for v in (tx, legs, opts)
             )
             items.append({"tx": tx, "legs": legs, "opts": {**opts, "now": now.isoformat()}})
-        from transactions.posting import call_function  # posting imports this module
-
-        results: list[dict[str, Any]] = call_function(
-            _BULK_SQL, [ledger_id, orjson.dumps(items).decode()]
-        )
+        results = _post_isolated(ledger_id, items)
         declined = [
             (item["tx"]["id"], result["error"])
             for item, result in zip(items, results, strict=True)
             if "error" in result
         ]
         for transaction_id, error in declined:
-            # A refused posting wrote nothing (soft mode): only its status changes.
+            # A refused posting wrote nothing (soft mode, or its savepoint rolled back): only
+            # its status changes.
             Transaction.objects.filter(pk=transaction_id).update(
                 status=Transaction.Status.DECLINED,
                 status_description=f"{error['code']}: {error['detail']}"[:256],
                 updated_at=now,
             )
+        if declined:
+            # The key of a declined posting is freed, as Midaz does on a failure: a retry with
+            # the same X-Idempotency posts anew instead of replaying an acceptance.
+            IdempotencyRecord.objects.filter(
+                transaction_id__in=[transaction_id for transaction_id, _ in declined]
+            ).delete()
         QueuedPosting.objects.filter(transaction_id__in=[r[0] for r in rows]).delete()
         if declined:
             logger.info("declined %d asynchronous postings", len(declined))
@@ -123,27 +208,44 @@ def _apply_batch(ledger_id: str, size: int) -> int:
 def sweep(*, older_than_seconds: float | None = None) -> int:
     """Applies every queued posting older than ``older_than_seconds`` (default
     ``ASYNC_SWEEP_AFTER_SECONDS``), ledger by ledger: the safety net for a message that was
-    never published, or lost. Returns how many were applied or declined."""
+    never published, or lost. A ledger that fails is logged and counted
+    (``midaz_async_sweep_failures_total``) and the sweep goes on with the next one. Returns
+    how many were applied or declined."""
     age = older_than_seconds
     if age is None:
         age = settings.ASYNC_SWEEP_AFTER_SECONDS
     cutoff = timezone.now() - timedelta(seconds=age)
     ledgers = (
-        QueuedPosting.objects.filter(created_at__lte=cutoff)
+        QueuedPosting.objects.using(PRIMARY)
+        .filter(created_at__lte=cutoff)
         .values_list("ledger_id", flat=True)
         .distinct()
     )
-    return sum(apply_ledger(ledger_id) for ledger_id in list(ledgers))
+    done = 0
+    for ledger_id in list(ledgers):
+        try:
+            done += apply_ledger(ledger_id)
+        except Exception:
+            logger.exception("the sweep could not apply the postings of ledger %s", ledger_id)
+            metrics.async_sweep_failed()
+    return done
+
+
+def _queued(transaction_id: uuid.UUID) -> bool:
+    # On the primary: the replica may still show a row a worker has applied (a spurious 0099),
+    # or not yet show one just accepted.
+    return QueuedPosting.objects.using(PRIMARY).filter(transaction_id=transaction_id).exists()
 
 
 def settled(ledger_id: uuid.UUID, transaction_id: uuid.UUID) -> None:
     """Before a commit, cancel or revert: if the transaction is still queued, applies it now
     (or waits for the worker applying it, up to ``ASYNC_WAIT_SECONDS``). Raises 409 0099 when
-    it is still being applied after that; returns at once for any other transaction."""
+    it is still being applied after that; returns at once for any other transaction. The
+    queue is read on the primary."""
     deadline = time.monotonic() + settings.ASYNC_WAIT_SECONDS
-    while QueuedPosting.objects.filter(transaction_id=transaction_id).exists():
+    while _queued(transaction_id):
         apply_ledger(ledger_id)  # what no worker holds is applied here
-        if not QueuedPosting.objects.filter(transaction_id=transaction_id).exists():
+        if not _queued(transaction_id):
             return
         if time.monotonic() > deadline:
             raise Conflict(
