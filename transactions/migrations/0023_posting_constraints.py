@@ -25,17 +25,7 @@ DROP FUNCTION IF EXISTS midaz_queued_legs_positive(jsonb);
 """
 
 
-def _dependencies() -> list[tuple[str, str]]:
-    """After 0022; and after 0024 (midaz_post reinstalled, written at the same time as this
-    one) as long as 0024 does not come after this one itself: the graph keeps a single leaf."""
-    deps = [("transactions", "0022_operation_companion_of")]
-    other = Path(__file__).resolve().parent / "0024_midaz_post_linear.py"
-    if other.exists() and "0023_posting_constraints" not in other.read_text():
-        deps.append(("transactions", "0024_midaz_post_linear"))
-    return deps
-
-
 class Migration(migrations.Migration):
-    dependencies = _dependencies()
+    dependencies = [("transactions", "0022_operation_companion_of")]
 
     operations = [migrations.RunSQL(SQL + CHECK, reverse_sql=REVERSE)]
