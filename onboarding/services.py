@@ -12,7 +12,8 @@ import uuid
 from typing import Any
 
 from django.conf import settings as django_settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from midaz.exceptions import BusinessRuleViolation, ValidationFailed, not_found
@@ -110,24 +111,72 @@ def _refuse_in_production(entity_type: str) -> None:
 # --- organizations -----------------------------------------------------------------------------
 
 
-def _parent_organization(parent_id: uuid.UUID | None) -> Organization | None:
+# Taken by every change of an organization's parent, so that two concurrent updates (A under B,
+# B under A) cannot each pass the cycle check before the other commits.
+_HIERARCHY_LOCK = int.from_bytes(
+    hashlib.sha256(b"midaz:organization-parents").digest()[:8], "big", signed=True
+)
+# Deeper than any real group of companies; a longer chain is refused rather than walked on.
+MAX_ORGANIZATION_DEPTH = 64
+
+
+def _parent_organization(
+    parent_id: uuid.UUID | None, visible: QuerySet[Organization] | None = None
+) -> Organization | None:
+    """The parent named by ``parentOrganizationId``: a live organization among ``visible`` (the
+    organizations the caller's key may see; every live one when None). Another tenant's
+    organization is answered as unknown (0039), as a deleted one is."""
     if parent_id is None:
         return None
-    parent = Organization.objects.filter(pk=parent_id).first()
+    candidates = Organization.objects.all() if visible is None else visible
+    # A decision of a write: read on the primary, never a lagging replica.
+    parent = candidates.using("default").filter(pk=parent_id).first()
     if parent is None:
         raise not_found("0039", "Organization", "The parent organization was not found.")
     return parent
 
 
+def _refuse_cycle(organization: Organization, parent: Organization) -> None:
+    """0091 when ``organization`` is ``parent`` or one of its ancestors."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_HIERARCHY_LOCK])
+    seen: set[uuid.UUID] = set()
+    current: uuid.UUID | None = parent.pk
+    while current is not None:
+        if current == organization.pk:
+            raise BusinessRuleViolation(
+                "An organization cannot be its own parent, nor the parent of one of its ancestors.",
+                code="0091",
+                entity_type="Organization",
+            )
+        if current in seen or len(seen) >= MAX_ORGANIZATION_DEPTH:
+            raise BusinessRuleViolation(
+                "The parent organization's hierarchy is too deep or already circular.",
+                code="0091",
+                entity_type="Organization",
+            )
+        seen.add(current)
+        current = (
+            Organization.all_objects.using("default")
+            .filter(pk=current)
+            .values_list("parent_organization_id", flat=True)
+            .first()
+        )
+
+
 @transaction.atomic
-def organization_create(*, data: dict[str, Any]) -> Organization:
-    """Creates an organization. Raises 0039 for an unknown parent."""
+def organization_create(
+    *, data: dict[str, Any], visible: QuerySet[Organization] | None = None
+) -> Organization:
+    """Creates an organization. Raises 0039 for a parent that is unknown, deleted or outside
+    ``visible`` (the caller's organizations)."""
     code, description = _status_for_create(data)
+    parent = _parent_organization(_optional_uuid(data.get("parentOrganizationId")), visible)
     org = Organization(
         legal_name=data["legalName"],
         legal_document=data["legalDocument"],
         doing_business_as=data.get("doingBusinessAs"),
-        parent_organization=_parent_organization(_optional_uuid(data.get("parentOrganizationId"))),
+        parent_organization=parent,
         address=data.get("address") or {},
         status=code,
         status_description=description,
@@ -137,15 +186,24 @@ def organization_create(*, data: dict[str, Any]) -> Organization:
 
 
 @transaction.atomic
-def organization_update(*, organization: Organization, data: dict[str, Any]) -> Organization:
-    """Updates an organization. Raises 0091 (own id as parent) and 0039."""
+def organization_update(
+    *,
+    organization: Organization,
+    data: dict[str, Any],
+    visible: QuerySet[Organization] | None = None,
+) -> Organization:
+    """Updates an organization. Raises 0091 (itself or one of its descendants as parent) and
+    0039 (a parent unknown, deleted or outside ``visible``)."""
     parent_id = _optional_uuid(data.get("parentOrganizationId"))
     if parent_id is not None:
         if parent_id == organization.pk:
             raise BusinessRuleViolation(
                 "An organization cannot be its own parent.", code="0091", entity_type="Organization"
             )
-        organization.parent_organization = _parent_organization(parent_id)
+        parent = _parent_organization(parent_id, visible)
+        if parent is not None:
+            _refuse_cycle(organization, parent)
+        organization.parent_organization = parent
     _set_if_given(
         organization, data, {"legalName": "legal_name", "doingBusinessAs": "doing_business_as"}
     )

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 
+from access.auth import visible
 from midaz.api.openapi import ERROR, component
 from midaz.api.query import ListQuery
 from midaz.api.render import json_response
@@ -107,7 +108,9 @@ class OrganizationCollection(CollectionView):
     name_filters = ("legal_name", "doing_business_as")
 
     def create(self, scope: Scope, data: dict[str, Any]) -> Organization:
-        return services.organization_create(data=data)
+        # A parent must be an organization the caller's key may see.
+        parents = visible(self.request, Organization.objects.all())
+        return services.organization_create(data=data, visible=parents)
 
     def filter(self, qs: QuerySet[Any], query: ListQuery) -> QuerySet[Any]:
         if legal_name := query.prefix("legal_name"):
@@ -127,7 +130,8 @@ class OrganizationItem(ItemView):
     organization_kwarg = "id"  # the organization a key must cover
 
     def update(self, obj: Organization, data: dict[str, Any]) -> Organization:
-        return services.organization_update(organization=obj, data=data)
+        parents = visible(self.request, Organization.objects.all())
+        return services.organization_update(organization=obj, data=data, visible=parents)
 
     def delete_object(self, obj: Organization) -> None:
         services.organization_delete(organization=obj)
