@@ -159,7 +159,9 @@ def _parse_date(raw: str, *, end: bool) -> datetime:
 
 def parse_list_query(params: QueryDict, *, default_window: bool = False) -> ListQuery:
     """Read the common list parameters. ``default_window`` applies the transactions/operations
-    default date range when neither date is given."""
+    default date range when neither date is given. ``page`` and ``limit`` are positive integers
+    of at most nine digits (0082), ``limit`` at most MAX_PAGINATION_LIMIT (0080), and an offset
+    page reaches at most ``MAX_OFFSET_ROWS`` (10,000) rows: ``page * limit`` beyond it is 0082."""
     limit = _positive_int(params, "limit", 10)
     if limit > settings.MAX_PAGINATION_LIMIT:
         raise bad_query(f"The limit must be at most {settings.MAX_PAGINATION_LIMIT}.", code="0080")

@@ -413,7 +413,10 @@ def _number_out_of_range(value: Any) -> bool:
         return False
     if isinstance(value, float | Decimal) and not math.isfinite(value):
         return True
-    return not -METADATA_NUMBER_BOUND <= value < METADATA_NUMBER_BOUND
+    # A float is stored as its shortest text: -2**63 as a float is written -9.223372036854776e18,
+    # which jsonb reads back as -9223372036854776000, beyond 64 bits. The text decides.
+    number = Decimal(repr(value)) if isinstance(value, float) else value
+    return not -METADATA_NUMBER_BOUND <= number < METADATA_NUMBER_BOUND
 
 
 def validate_metadata(metadata: dict[str, Any], entity: str) -> None:
