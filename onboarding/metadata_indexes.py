@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.apps import apps
@@ -92,10 +94,53 @@ def _quote(identifier: str) -> str:
     return connection.ops.quote_name(identifier)
 
 
+@contextmanager
+def _building(name: str) -> Iterator[None]:
+    """One build of an index name at a time: a session advisory lock on the name, held from
+    the existence check until the index is recorded (CREATE INDEX CONCURRENTLY runs outside
+    any transaction, so a transaction lock would not last). A second request for the same
+    index meanwhile is 409 0132 at once: it neither waits for the build nor touches it."""
+    lock = f"metadata-index:{name}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [lock])
+        (locked,) = cursor.fetchone()
+    if not locked:
+        raise Conflict(
+            f"The metadata index {name} is being built by another request.",
+            code="0132",
+            entity_type="MetadataIndex",
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [lock])
+
+
+def _existing(name: str) -> bool | None:
+    """Whether an index of this name is valid; None when there is none."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace",
+            [name],
+        )
+        row = cursor.fetchone()
+    return None if row is None else bool(row[0])
+
+
 def index_create(*, entity_name: str, key: str, unique: bool, sparse: bool) -> MetadataIndex:
-    """Builds the index concurrently, then records it. 0132 when it exists, 0135 over the
-    per-entity limit, 0136 (422) when a unique index meets duplicate values."""
+    """Builds the index concurrently, then records it. 0132 when it exists (or is being built
+    by another request), 0135 over the per-entity limit, 0136 (422) when a unique index meets
+    duplicate values."""
     model = check_entity(entity_name)
+    with _building(index_name(entity_name, key)):
+        return _create(model, entity_name=entity_name, key=key, unique=unique, sparse=sparse)
+
+
+def _create(
+    model: type[models.Model], *, entity_name: str, key: str, unique: bool, sparse: bool
+) -> MetadataIndex:
     if MetadataIndex.objects.filter(entity_name=entity_name, metadata_key=key).exists():
         raise Conflict(
             f"A metadata index on '{key}' already exists for {entity_name}.",
@@ -136,11 +181,30 @@ def _build_in_postgres(
     )
     if connection.in_atomic_block:  # CONCURRENTLY cannot run inside a transaction
         raise RuntimeError("index_create must run outside a database transaction")
+    # The name is ours while _building holds its lock, and no record names it: an index of
+    # that name is what an interrupted build left (invalid: dropped, then built again) or one
+    # this service did not make (valid: left alone, refused).
+    found = _existing(name)
+    if found is False:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(name)}")
+    elif found:
+        raise Conflict(
+            f"An index named {name} already exists in the database but is not a recorded "
+            "metadata index; drop it first.",
+            code="0132",
+            entity_type="MetadataIndex",
+        )
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql)
     except DatabaseError as exc:
-        # A failed concurrent build leaves an invalid index behind: drop it.
+        # A failed concurrent build leaves an invalid index behind: drop it, but only when
+        # it is this build's (not when the name was taken: then the index is someone else's).
+        if getattr(exc.__cause__, "sqlstate", None) == "42P07":  # duplicate_table
+            raise Conflict(
+                f"An index named {name} already exists.", code="0132", entity_type="MetadataIndex"
+            ) from exc
         with connection.cursor() as cursor:
             cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(name)}")
         raise _build_failed(exc, unique) from exc

@@ -3,6 +3,8 @@ concurrently, and used by the ``metadata.<key>`` filters."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +13,8 @@ import pytest
 from django.db import connection
 
 from midaz.api.query import ListQuery, filter_common
-from onboarding.metadata_indexes import ENTITIES, index_name
+from midaz.exceptions import LedgerError
+from onboarding.metadata_indexes import ENTITIES, index_create, index_name
 from onboarding.models import MetadataIndex
 from tests.helpers import Api, assert_error, ledger_path
 from tests.transactions.book import Book, amt
@@ -212,3 +215,102 @@ def test_a_value_a_unique_index_holds_is_a_409_not_a_500(
     assert_error(book.post(body), 409, "0498")
     assert Transaction.objects.filter(metadata__invoice="I-1").count() == 1
     assert first["metadata"] == {"invoice": "I-1"}
+
+
+def _valid(name: str) -> bool | None:
+    """Whether the index is valid (None: there is no such index)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = %s",
+            [name],
+        )
+        row = cursor.fetchone()
+    return None if row is None else bool(row[0])
+
+
+def test_two_concurrent_builds_of_one_index_leave_it_built_and_recorded() -> None:
+    """Two requests build the same index at once: one builds it, the other is refused (409
+    0132) and leaves the winner's index alone. Before, the loser's CREATE failed once the
+    winner's was done (on the name, or with 'tuple concurrently updated') and its cleanup
+    dropped the index by name: the winner's, whose record then named nothing.
+
+    A third session holds the table in SHARE mode, so that both builds are under way (past
+    the existence check, at their CREATE INDEX) before either can finish."""
+    from django.db import connections
+
+    name = index_name("portfolio", "region")
+    blocker = connections.create_connection("default")
+    blocker.set_autocommit(False)
+    with blocker.cursor() as cursor:
+        cursor.execute("LOCK TABLE onboarding_portfolio IN SHARE MODE")
+    outcomes: list[Any] = []
+
+    def build() -> None:
+        try:
+            outcomes.append(
+                index_create(entity_name="portfolio", key="region", unique=False, sparse=True)
+            )
+        except Exception as exc:
+            outcomes.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE 'CREATE INDEX CONCURRENTLY%%'"
+                )
+                (waiting,) = cursor.fetchone()
+            if waiting + len(outcomes) >= 2:
+                break
+            time.sleep(0.05)
+    finally:
+        blocker.rollback()
+        blocker.close()
+        for thread in threads:
+            thread.join(60)
+
+    built = [o for o in outcomes if isinstance(o, MetadataIndex)]
+    refused = [o for o in outcomes if isinstance(o, LedgerError)]
+    assert len(built) == 1, outcomes
+    assert len(refused) == 1, outcomes
+    assert (refused[0].code, refused[0].status) == ("0132", 409)
+    assert _valid(name) is True  # the winner's index is still there
+    assert list(MetadataIndex.objects.values_list("index_name", flat=True)) == [name]
+
+
+def test_a_build_that_was_interrupted_is_built_again(api: Api) -> None:
+    """An invalid index of the name and no record (a build killed midway): the next request
+    drops the leftover and builds the index."""
+    name = index_name("segment", "region")
+    with connection.cursor() as cursor:
+        # What an interrupted CREATE INDEX CONCURRENTLY leaves: the index, marked invalid.
+        cursor.execute(f"CREATE INDEX \"{name}\" ON onboarding_segment ((metadata ->> 'x'))")
+        cursor.execute(
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass", [name]
+        )
+    api.ok(api.post(f"{ROOT}/entities/segment", {"metadataKey": "region"}), 201)
+    assert _valid(name) is True
+    assert "((metadata ->> 'region'::text))" in _indexes("onboarding_segment")[name]
+
+
+def test_an_index_of_the_name_that_is_not_recorded_is_not_dropped(api: Api) -> None:
+    """A valid index of that name that this service has no record of (made by hand, or left
+    by a build whose record was lost): not dropped, not adopted; 409 0132 names it."""
+    name = index_name("segment", "region")
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE INDEX \"{name}\" ON onboarding_segment ((metadata ->> 'x'))")
+    answer = assert_error(
+        api.post(f"{ROOT}/entities/segment", {"metadataKey": "region"}), 409, "0132"
+    )
+    assert name in answer["message"]
+    assert _valid(name) is True
+    assert "((metadata ->> 'x'::text))" in _indexes("onboarding_segment")[name]
+    assert not MetadataIndex.objects.exists()
