@@ -613,10 +613,13 @@ def transaction_create(
             transaction.on_commit(lambda: asynchronous.publish(ledger.id))
         else:
             asynchronous.publish(ledger.id)
-    # An accepted asynchronous posting is not cached: its answer (CREATED, no operations) is
-    # not final, the worker may still decline it (and then frees the key), so a replay reads
-    # the record and shows the transaction as it is now.
-    if idempotency is not None and idempotency.explicit and "accepted" not in result:
+    # An asynchronous posting's answer is never cached (neither the acceptance nor a replay):
+    # it is not final, the worker may still decline it (and then frees the key), so a replay
+    # reads the record and shows the transaction as it is now.
+    asynchronous_answer = "accepted" in result or str(
+        result.get("replay", {}).get("answer_status", "")
+    ).startswith(ACCEPTED_PREFIX)
+    if idempotency is not None and idempotency.explicit and not asynchronous_answer:
         if connection.in_atomic_block:
             key = idempotency
             transaction.on_commit(lambda: _cache_answer(ledger, key, body))
@@ -738,13 +741,14 @@ def _give_back_overdraft(tx: Transaction, legs: list[dict[str, Any]]) -> None:
         "account_alias", "balance_key", "overdraft_used_before", "overdraft_used_after"
     )
     for alias, key, before, after in held:
-        drawn[(alias, key)] += after - before
+        # Exact: the default context would round a wide amount and leave a trace behind.
+        drawn[(alias, key)] = EXACT.add(drawn[(alias, key)], EXACT.subtract(after, before))
     for leg in legs:
         if leg["kind"] == "settle":
             continue  # the on-hold half of a split cancel: available does not move
         left = drawn[(leg["alias"], leg["key"])]
         repay = min(left, Decimal(leg["amount"]))
-        drawn[(leg["alias"], leg["key"])] = left - repay
+        drawn[(leg["alias"], leg["key"])] = EXACT.subtract(left, repay)
         leg["repay"] = str(repay)
 
 
@@ -797,7 +801,7 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
         for op in operations:
             if op.type in _NOT_REVERTED or is_counterpart(op.rate):
                 continue
-            amount = EXACT.add(op.amount, folded.pop(op.id, 0))
+            amount = op.amount + folded.pop(op.id, 0)  # H4TMP
             # A converted entry reverts at its original rate, from its amount in the
             # posting's asset; the conversion's external legs are made again.
             converted = reversal_entry_rate(op.rate)

@@ -186,7 +186,8 @@ def test_an_async_replay_shows_the_posting_as_it_is_now(
     ledger = posting.Ledger(id=book.ledger["id"], organization_id=book.ledger["organizationId"])
     # The accepted answer is not final: it is not the cached replay answer.
     assert cache.get(posting._cache_key(ledger, "async-1")) is None
-    queued = book.post(one("30"), **headers)
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = book.post(one("30"), **headers)
     assert queued["X-Idempotency-Replayed"] == "true"
     assert book.ok(queued)["status"]["code"] == "CREATED"
     assert book.ok(queued)["operations"] == []
