@@ -418,3 +418,42 @@ def test_the_ledger_owner_map_is_read_on_the_primary_and_kept(
     assert not ledger_settings.owned_by(uuid.uuid4(), a.organization["id"])
     assert str(b.ledger["id"]) in ledger_settings._owners
     assert len(ledger_settings._owners) == 1  # an unknown ledger is not remembered
+
+
+def test_bodies_that_name_b_s_ids_in_a_s_ledger(walkers: tuple[Client, Tenant, B]) -> None:
+    """References in bodies (an account's portfolio, segment or parent, a transaction route's
+    operation routes, a posting's route) are looked up in the path's ledger only."""
+    client, a, b = walkers
+    api = Api(client)
+    before = b.snapshot()
+
+    def bodies(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
+        return [
+            ("POST", "/accounts", {"assetCode": "USD", "type": "deposit", "portfolioId": ids["p"]}),
+            ("POST", "/accounts", {"assetCode": "USD", "type": "deposit", "segmentId": ids["s"]}),
+            (
+                "POST",
+                "/accounts",
+                {"assetCode": "USD", "type": "deposit", "parentAccountId": ids["a"]},
+            ),
+            ("POST", "/transaction-routes", {"title": "t", "operationRoutes": [ids["o"]]}),
+            (
+                "POST",
+                "/transactions/json",
+                {**send("USD", "1", [amt("@alice", "1")], [amt("@b-only", "1")])},
+            ),
+        ]
+
+    theirs = {
+        "p": b.portfolio["id"],
+        "s": b.segment["id"],
+        "a": b.account["id"],
+        "o": b.operation_route["id"],
+    }
+    nobody = {name: str(uuid.uuid4()) for name in theirs}
+    for (method, suffix, body), (_, _, control) in zip(bodies(theirs), bodies(nobody), strict=True):
+        got = _answer(api.request(method, ledger_path(a.ledger, suffix), body))
+        expected = _answer(api.request(method, ledger_path(a.ledger, suffix), control))
+        assert got == expected, (suffix, body, got, expected)
+        assert got[0] in (400, 404, 422), (suffix, got)
+    assert b.snapshot() == before

@@ -53,8 +53,10 @@ _IDEMPOTENCY_HEADERS = [
 
 
 def _posting_ledger(organization_id: str, ledger_id: str) -> Ledger:
-    """The ledger of a create route, unloaded: ``midaz_post`` checks it in the same round trip
-    as the posting (0037), so the hot path spends no query on it."""
+    """The ledger of a create route, unloaded: ``posting.check_ledger`` checks the pair
+    (organization, ledger) from a per-process map before any cache or lookup (0037, which
+    ``_post`` turns into the exact code), and ``midaz_post`` checks it is alive in the same
+    round trip as the posting, so the hot path spends no query on it."""
     return Ledger(
         id=path_uuid(ledger_id, "ledger_id"),
         organization_id=path_uuid(organization_id, "organization_id"),
