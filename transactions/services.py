@@ -95,7 +95,23 @@ def account_delete(*, account: Account) -> None:
 
 @transaction.atomic
 def asset_delete(*, asset: Asset) -> None:
-    """Soft-deletes an asset with its external account(s) and their balances."""
+    """Soft-deletes an asset with its external account(s) and their balances. Raises 0012 while
+    any balance of the asset in the ledger holds or owes anything (its external account's
+    included: what it shows came into or left the ledger, and deleting would erase that): the
+    balances are locked, so a posting cannot move them between the check and the delete."""
+    held = (
+        Balance.objects.filter(ledger_id=asset.ledger_id, asset_code=asset.code)
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .values_list("available", "on_hold", "overdraft_used")
+    )
+    if any(amount != Decimal(0) for row in held for amount in row):
+        raise BusinessRuleViolation(
+            "The asset cannot be deleted: a balance in it, its external account's included, "
+            "still holds an amount.",
+            code="0012",
+            entity_type="Asset",
+        )
     externals = list(
         Account.objects.filter(
             ledger_id=asset.ledger_id, alias=f"@external/{asset.code}", type=Account.EXTERNAL
