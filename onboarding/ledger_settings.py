@@ -204,13 +204,17 @@ def forget(ledger_id: Any) -> None:
 # cannot grow the map); the map is emptied if it ever holds MAX_OWNERS entries.
 
 MAX_OWNERS = 100_000
-_owners: dict[str, str] = {}
+_owners: dict[uuid.UUID, uuid.UUID] = {}
 
 
-def organization_of(ledger_id: Any) -> str | None:
-    """The id (text) of the organization that owns the ledger, deleted or not; None when no
-    such ledger was ever created."""
-    ledger_id = str(ledger_id)
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def organization_of(ledger_id: Any) -> uuid.UUID | None:
+    """The id of the organization that owns the ledger, deleted or not; None when no such
+    ledger was ever created."""
+    ledger_id = _as_uuid(ledger_id)
     owner = _owners.get(ledger_id)
     if owner is None:
         found = (
@@ -223,10 +227,10 @@ def organization_of(ledger_id: Any) -> str | None:
             return None
         if len(_owners) >= MAX_OWNERS:
             _owners.clear()
-        owner = _owners[ledger_id] = str(found)
+        owner = _owners[ledger_id] = _as_uuid(found)
     return owner
 
 
 def owned_by(ledger_id: Any, organization_id: Any) -> bool:
     """Whether the ledger exists (or existed) in the organization."""
-    return organization_of(ledger_id) == str(organization_id)
+    return organization_of(ledger_id) == _as_uuid(organization_id)

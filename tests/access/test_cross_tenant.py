@@ -416,7 +416,7 @@ def test_the_ledger_owner_map_is_read_on_the_primary_and_kept(
     assert ledger_settings.owned_by(b.ledger["id"], b.tenant.organization["id"])
     assert not ledger_settings.owned_by(b.ledger["id"], a.organization["id"])
     assert not ledger_settings.owned_by(uuid.uuid4(), a.organization["id"])
-    assert str(b.ledger["id"]) in ledger_settings._owners
+    assert uuid.UUID(b.ledger["id"]) in ledger_settings._owners
     assert len(ledger_settings._owners) == 1  # an unknown ledger is not remembered
 
 
