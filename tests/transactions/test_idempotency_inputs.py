@@ -5,6 +5,7 @@ default, never a 500; a replay of a posting accepted for a worker shows what it 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,11 +17,14 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.helpers import Api, assert_error
+from tests.transactions import test_async
 from tests.transactions.book import Book, amt, send
+from tests.transactions.test_async import Worker, wait_for
 from transactions import asynchronous, posting
 from transactions.models import BulkRecord, IdempotencyRecord, Transaction
 
 pytestmark = pytest.mark.django_db
+worker = test_async.worker  # the fixture: a real Celery worker of the postings queue
 
 GOLD = (
     '(transaction V1 (chart-of-accounts-group-name G) (description "d")'
@@ -205,3 +209,34 @@ def test_an_async_replay_shows_the_posting_as_it_is_now(
     sync = book.ok(book.post(one("5"), **{"X-Idempotency": "sync-1"}))
     again = book.ok(book.post(one("5"), **{"X-Idempotency": "sync-1"}))
     assert sync["status"]["code"] == again["status"]["code"] == "CREATED"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_async_replay_with_a_real_worker_shows_the_applied_posting(
+    api: Api, ledger: dict[str, Any], usd: dict[str, Any], settings: Any, worker: Worker
+) -> None:
+    """Committed requests (their on-commit hooks run, the cache is written) and a real Celery
+    worker on RabbitMQ: a replay right after the acceptance, then after the worker applied it,
+    never shows a stale CREATED."""
+    b = Book(api, ledger)
+    b.account("@alice")
+    b.account("@bob")
+    b.fund("@alice", "100")
+    settings.TRANSACTION_ASYNC = True
+    headers = {"X-Idempotency": f"real-{time.monotonic_ns()}"}
+    first = b.ok(b.post(one("30"), **headers))
+    assert first["status"]["code"] == "CREATED"
+    early = b.ok(b.post(one("30"), **headers))  # before any worker runs
+    assert (early["id"], early["status"]["code"]) == (first["id"], "CREATED")
+    worker.start()
+    wait_for(
+        lambda: Transaction.objects.get(pk=first["id"]).status == "APPROVED",
+        what="the worker to apply the posting",
+    )
+    for _ in range(2):
+        replay = b.post(one("30"), **headers)
+        assert replay["X-Idempotency-Replayed"] == "true"
+        body = b.ok(replay)
+        assert (body["id"], body["status"]["code"]) == (first["id"], "APPROVED")
+        assert [op["type"] for op in body["operations"]] == ["DEBIT", "CREDIT"]
+    assert b.balance("@bob")[0] == Decimal(30)
