@@ -312,8 +312,12 @@ def _walk(client: Client, a: Tenant, b: B, ledgers: list[str]) -> int:
     walked = 0
     a_org = a.organization["id"]
     for route, cls in organization_routes():
-        if "<str:ledger_id>" not in route:
-            continue  # organization-level routes: A's own, no id of B to name
+        names = set(_PARAM.findall(route)) - {getattr(cls, "organization_kwarg", None) or ""}
+        if not names - {"organization_id"}:
+            continue  # only the organization (A's own): no id of B to name
+        # A route with a parameter the walk does not know fails here: teach it B's value.
+        assert names <= {"organization_id", *_ID_NAMES, *_NAMES}, (route, names)
+        assert "<str:ledger_id>" in route, f"{route}: walk it with B's ids too"
         for method in METHODS:
             if not hasattr(cls, method):
                 continue
