@@ -310,15 +310,20 @@ def test_deep_nesting(book: Book, depth: int) -> None:
 
 @pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"1e-400", b"1" * 30, b"0.1" + b"1" * 40])
 def test_metadata_numbers_at_the_edges(book: Book, number: bytes) -> None:
-    """Beyond a double is 0094 (Midaz reads metadata numbers as float64); a long integer or an
-    underflowing number is kept and echoed as a number."""
+    """Beyond a double is 0094 (Midaz reads metadata numbers as float64), and so is a number
+    beyond the signed 64-bit range (jsonb would hand the 30-digit integer back as an integer no
+    answer can write: every later read was a 500; tests/hostile/test_metadata_extremes.py); an
+    underflowing number is kept, echoed as a number and read back."""
     before = book.snapshot()
     raw = orjson.dumps(valid_body("json"))[:-1] + b', "metadata": {"n": ' + number + b"}}"
     response = post_raw(book, "json", raw)
-    if number.endswith(b"e400"):
+    if number.endswith(b"e400") or number == b"1" * 30:
         refused(book, before, response, "0094")
     else:
-        assert isinstance(book.ok(response)["metadata"]["n"], int | float)
+        created = book.ok(response)
+        assert isinstance(created["metadata"]["n"], int | float)
+        read = book.api.get(book.path(f"/transactions/{created['id']}"))
+        assert book.ok(read, 200)["metadata"] == created["metadata"]
 
 
 @pytest.mark.parametrize(
