@@ -218,7 +218,8 @@ def entries(draw: st.DrawFn, keyword: str) -> tuple[str, Entry]:
         scale = draw(SCALE)
         zeros = "0" * draw(st.integers(min_value=0, max_value=2))
         clauses.append(f"(rate {ext} {src}{arrow}{dst} {zeros}{value}|{scale})")
-        fields["rate"] = Rate(src, dst, Decimal(value).scaleb(-scale), ext)
+        # Exactly value x 10^-scale (scaleb() would round to 28 digits).
+        fields["rate"] = Rate(src, dst, Decimal(f"{value}E{-scale}"), ext)
     if draw(st.booleans()):
         description = draw(TEXT)
         clauses.append(f'(description "{description}")')

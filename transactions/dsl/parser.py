@@ -216,7 +216,7 @@ class _SpecBuilder(Transformer[Token, TransactionSpec]):
         # A rate converts amounts (transactions/conversion.py), so its scale counts, as in
         # the asset-rate registry: 92|2 is 0.92.
         value, scale = children
-        return value.as_decimal().scaleb(-scale.as_int())
+        return Decimal(f"{value.digits}E{-scale.as_int()}")
 
     def account(self, children: list[Token]) -> str:
         return str(children[0])
