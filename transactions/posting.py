@@ -801,7 +801,7 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
         for op in operations:
             if op.type in _NOT_REVERTED or is_counterpart(op.rate):
                 continue
-            amount = op.amount + folded.pop(op.id, 0)  # H4TMP
+            amount = EXACT.add(op.amount, folded.pop(op.id, 0))
             # A converted entry reverts at its original rate, from its amount in the
             # posting's asset; the conversion's external legs are made again.
             converted = reversal_entry_rate(op.rate)

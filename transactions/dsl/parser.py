@@ -215,6 +215,8 @@ class _SpecBuilder(Transformer[Token, TransactionSpec]):
     def rate_value(self, children: list[_Number]) -> Decimal:
         # A rate converts amounts (transactions/conversion.py), so its scale counts, as in
         # the asset-rate registry: 92|2 is 0.92.
+        # Built exactly from its digits: scaleb() would round to the default context's 28
+        # digits (this package keeps clear of Django, so not transactions.resolve.EXACT).
         value, scale = children
         return Decimal(f"{value.digits}E{-scale.as_int()}")
 
