@@ -16,6 +16,13 @@ Everything commits once: a bulk pays one WAL flush, not one per transaction. Ide
 applies per item (its ``idempotencyKey`` or the hash of its body, as for a single post) and
 to the whole request (``X-Idempotency`` or the hash of the whole body): a repeated request
 gets the stored answer back, item by item.
+
+Two identical items without an ``idempotencyKey`` are therefore one posting: the second
+answers the first's transaction with ``replayed: true``, exactly as a second identical single
+post within the implicit key's 300 s would. This is deliberate (a client retrying a batch
+that partly went through must not pay twice) and documented in the API; a client that means
+two equal payments gives each its own key. The request key is stored as ``bulk:`` + the
+header, so the header may hold at most 251 characters (400 0047 beyond).
 """
 
 from __future__ import annotations
