@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, Max, QuerySet, Sum
 
 from midaz.lookup import get_or_404
+from midaz.models import AmountField
 from onboarding.models import Account, Ledger
 from transactions.models import Balance, Operation
 from transactions.records import OperationRecord
@@ -137,35 +138,51 @@ class BalanceState:
 def balances_at(balances: Iterable[Balance], moment: datetime) -> list[BalanceState]:
     """The state of each balance at ``moment``, in the order given.
 
-    A balance's state is the "after" snapshot of its last balance-moving operation with
-    ``created_at <= moment`` (ties on a back-dated instant broken by version). A balance with
-    no such operation is in its initial state (zero, version 0) if it already existed then,
-    and is left out if it did not. Annotation operations (``balance_affected`` false) carry
-    zeroed snapshots, so they are ignored.
+    The state at a moment is the replay of the operations in effect by then: those with
+    ``created_at <= moment``. A back-dated posting (``transactionDate`` in the past) writes
+    operations whose ``created_at`` is that date while their before/after snapshots follow the
+    order they were applied in, so no single operation's "after" snapshot is the answer once
+    one exists (it would count later postings applied before it, or miss the back-dated one).
+    Each operation moved the balance by ``after - before`` (the snapshots chain, one version
+    per operation), so the state is the sum of those moves, exact in PostgreSQL ``NUMERIC``;
+    the version is their count (the version the replay reaches: one per operation, as each
+    operation raised it), ``updatedAt`` the latest of their instants. A
+    balance with no such operation is in its initial state (zero, version 0) if it already
+    existed then, and is left out if it did not. Annotation operations (``balance_affected``
+    false) move nothing and are ignored.
     """
     rows = list(balances)
     if not rows:
         return []
-    last_ops = {
-        op.balance_id: op
-        for op in Operation.objects.filter(
+    moved = {
+        row["balance_id"]: row
+        for row in Operation.objects.filter(
             balance_id__in=[b.id for b in rows], balance_affected=True, created_at__lte=moment
         )
-        .order_by("balance_id", "-created_at", "-version_after")
-        .distinct("balance_id")
+        .order_by()
+        .values("balance_id")
+        .annotate(
+            available=Sum(F("available_after") - F("available_before"), output_field=AmountField()),
+            on_hold=Sum(F("on_hold_after") - F("on_hold_before"), output_field=AmountField()),
+            overdraft_used=Sum(
+                F("overdraft_used_after") - F("overdraft_used_before"), output_field=AmountField()
+            ),
+            version=Count("id"),
+            updated_at=Max("created_at"),
+        )
     }
     states = []
     for balance in rows:
-        op = last_ops.get(balance.id)
-        if op is not None:
+        row = moved.get(balance.id)
+        if row is not None:
             states.append(
                 BalanceState(
                     balance=balance,
-                    available=op.available_after,
-                    on_hold=op.on_hold_after,
-                    version=op.version_after,
-                    overdraft_used=op.overdraft_used_after,
-                    updated_at=op.created_at,
+                    available=row["available"],
+                    on_hold=row["on_hold"],
+                    version=row["version"],
+                    overdraft_used=row["overdraft_used"],
+                    updated_at=row["updated_at"],
                 )
             )
         elif balance.created_at <= moment:

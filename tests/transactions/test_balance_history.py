@@ -3,11 +3,14 @@ account, at a past instant, rebuilt from the operations' "after" snapshots."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from uuid_utils.compat import uuid7
 
 from onboarding.models import Ledger
@@ -155,16 +158,83 @@ def test_history_ties_on_one_instant_take_the_latest_version(
 def test_history_back_dated_after_a_later_movement(
     api: Api, ledger: dict[str, Any], alice: dict[str, Any]
 ) -> None:
-    # A posting dated T1 made after one dated T2: each instant sees its own snapshot.
+    # A posting dated T1 made after one dated T2: at T1 only the T1 posting was in effect, at
+    # T2 both were (the snapshots, in the order of application, say 30 at T1 and 10 at T2).
     move(ledger, "10", "@external/USD", "@alice", when=T2)
     move(ledger, "20", "@external/USD", "@alice", when=T1)
     balance = balance_of(alice)
     at_t1 = api.ok(history(api, ledger, balance, date=stamp(T1)), 200)
-    assert at_t1["available"] == "30"
-    assert at_t1["version"] == 2
+    assert at_t1["available"] == "20"
+    assert at_t1["version"] == 1
     at_t2 = api.ok(history(api, ledger, balance, date=stamp(T2)), 200)
-    assert at_t2["available"] == "10"
-    assert at_t2["version"] == 1
+    assert at_t2["available"] == "30"
+    assert at_t2["version"] == 2
+
+
+def test_history_with_a_back_dated_posting_between_two_others(
+    api: Api, ledger: dict[str, Any], alice: dict[str, Any], bob: dict[str, Any]
+) -> None:
+    # Applied in this order: +100 dated T2, then -30 to @bob dated T1 (back-dated, before the
+    # first), then +5 now. Its snapshots say 70 after it; in effect at T1 it alone was.
+    move(ledger, "100", "@external/USD", "@alice", when=T2)
+    move(ledger, "30", "@alice", "@bob", when=T1)
+    move(ledger, "5", "@external/USD", "@alice")
+    balance = balance_of(alice)
+    backdate(balance, T1 - timedelta(days=1))
+    before = api.ok(history(api, ledger, balance, date=stamp(T1 - timedelta(hours=1))), 200)
+    assert (before["available"], before["version"]) == ("0", 0)
+    at_t1 = api.ok(history(api, ledger, balance, date=stamp(T1)), 200)
+    assert (Decimal(at_t1["available"]), at_t1["version"]) == (Decimal(-30), 1)
+    assert at_t1["updatedAt"] == T1.strftime("%Y-%m-%dT%H:%M:%SZ")
+    at_t2 = api.ok(history(api, ledger, balance, date=stamp(T2)), 200)
+    assert (Decimal(at_t2["available"]), at_t2["version"]) == (Decimal(70), 2)
+    assert at_t2["updatedAt"] == T2.strftime("%Y-%m-%dT%H:%M:%SZ")
+    time.sleep(1.1)  # the date has whole seconds: ask after the second of the last posting
+    now = api.ok(history(api, ledger, balance, date=stamp(datetime.now(UTC))), 200)
+    balance.refresh_from_db()
+    assert (Decimal(now["available"]), now["version"]) == (balance.available, balance.version)
+    assert balance.available == Decimal(75)
+    # Bob's balance and the account route answer the same replay.
+    bob_balance = balance_of(bob)
+    backdate(bob_balance, T1 - timedelta(days=1))
+    listed: Any = api.ok(account_history(api, ledger, bob["id"], date=stamp(T1)), 200)
+    assert [(Decimal(b["available"]), b["version"]) for b in listed] == [(Decimal(30), 1)]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.tuples(st.integers(1, 10**6), st.integers(0, 72 * 60)), min_size=1, max_size=6),
+    st.integers(0, 72 * 60),
+)
+def test_history_is_the_sum_of_what_was_in_effect(
+    api: Api,
+    ledger: dict[str, Any],
+    usd: dict[str, Any],
+    postings: list[tuple[int, int]],
+    probe: int,
+) -> None:
+    """Inflows in any order of dates: the balance at any instant is the sum of those dated at
+    or before it, whatever order they were applied in."""
+    account = api.create_account(ledger, alias=f"@p{uuid7().hex[:12]}")
+    balance = balance_of(account)
+    start = NOW - timedelta(days=4)
+    backdate(balance, start)
+    for cents, minutes in postings:
+        value = str(Decimal(cents) / 100)
+        move(
+            ledger,
+            value,
+            "@external/USD",
+            account["alias"],
+            when=start + timedelta(minutes=minutes),
+        )
+    moment = start + timedelta(minutes=probe)
+    got = api.ok(history(api, ledger, balance, date=stamp(moment)), 200)
+    in_effect = [cents for cents, minutes in postings if minutes <= probe]
+    assert Decimal(got["available"]) == Decimal(sum(in_effect)) / 100
+    assert got["version"] == len(in_effect)
 
 
 def test_history_of_a_balance_without_operations_yet(
