@@ -162,6 +162,10 @@ def parse_list_query(params: QueryDict, *, default_window: bool = False) -> List
     default date range when neither date is given. ``page`` and ``limit`` are positive integers
     of at most nine digits (0082), ``limit`` at most MAX_PAGINATION_LIMIT (0080), and an offset
     page reaches at most ``MAX_OFFSET_ROWS`` (10,000) rows: ``page * limit`` beyond it is 0082."""
+    for key, values in params.lists():
+        if any("\x00" in text for text in (key, *values)):
+            # PostgreSQL text cannot hold NUL: a filter carrying one would fail in the query.
+            raise bad_query("A query parameter contains a NUL character.")
     limit = _positive_int(params, "limit", 10)
     if limit > settings.MAX_PAGINATION_LIMIT:
         raise bad_query(f"The limit must be at most {settings.MAX_PAGINATION_LIMIT}.", code="0080")

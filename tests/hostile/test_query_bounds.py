@@ -135,3 +135,12 @@ def test_list_dates_outside_the_calendar_are_400(
         body = orjson.loads(response.content)
         assert response.status_code == 400, (path, body)
         assert body["code"] in {"0077", "0131"}, (path, body)
+
+
+@pytest.mark.parametrize("name", ["alias", "name", "metadata.k", "limit", "cursor", "x"])
+def test_a_nul_character_in_a_list_query_is_400(
+    api: Api, ledger: dict[str, Any], name: str
+) -> None:
+    """PostgreSQL text cannot hold NUL: a filter carrying one was a 500 at the query."""
+    for path in _lists(ledger):
+        assert_error(api.get(path, **{name: "a\x00b"}), 400, "0082")
