@@ -18,9 +18,11 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
 from access import auth as access_auth
+from midaz import context
 from midaz.api.openapi import cursor_list, error_responses, offset_list
 from midaz.api.query import ListQuery, cursor_page, filter_common, offset_page, parse_list_query
 from midaz.api.render import count_response, json_response, no_content
@@ -85,6 +87,10 @@ class ResourceView(LedgerAPIView):
     resource: ClassVar[Resource]
 
     def get_scope(self, kwargs: dict[str, Any]) -> Scope:
+        if self.request.method not in SAFE_METHODS:
+            # A write decides on what it reads here (the ledger is alive, its settings: account
+            # types, holders): read it on the primary, never on a replica that may lag.
+            context.pin_to_primary()
         if self.resource.scope == "ledger":
             ledger = ledger_or_404(kwargs["organization_id"], kwargs["ledger_id"])
             return Scope(ledger.organization, ledger)

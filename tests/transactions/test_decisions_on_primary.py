@@ -211,3 +211,20 @@ def test_a_stale_read_stored_after_a_change_is_not_used(api: Api) -> None:
     ledger_settings._local.clear()
     assert old["accounting"]["validateRoutes"] is False
     assert ledger_settings.cached(ledger["id"])["accounting"]["validateRoutes"] is True
+
+
+def test_an_account_create_obeys_settings_changed_while_the_replica_lags(
+    book: Book, lagging: None
+) -> None:
+    """The ledger a write is scoped to (alive, its settings) is read on the primary."""
+    api = book.api
+    api.ok(
+        api.patch(
+            ledger_path(book.ledger, "/settings"), {"accounting": {"validateAccountType": True}}
+        ),
+        200,
+    )
+    response = api.post(
+        ledger_path(book.ledger, "/accounts"), {"assetCode": "USD", "type": "no-such-type"}
+    )
+    assert_error(response, 400, "0066")
