@@ -405,3 +405,97 @@ def test_amount_digits_are_bounded_on_every_path(client: Client, book: Book, set
         assert_error(upload(client, book, gold), 400, "0047")
     assert stored(book) == before
     assert Decimal(huge)  # the literal itself is fine: only its length is refused
+
+
+# --- check constraints ---------------------------------------------------------------------
+
+# Each check constraint of a posting's rows, and the input that would reach it if nothing
+# before the database refused it: None when no posting input sets the column (midaz_post
+# computes it under the balance lock, or another route writes it). A new constraint fails
+# test_every_check_constraint_is_mapped until it is given its attack here.
+NEGATIVE_ENTRY = send("USD", "1", [amt("@alice", "1")], [amt("@bob", "2"), amt("@alice", "-1")])
+CHECK_ATTACKS: dict[str, dict[str, Any] | None] = {
+    "transaction_amount_not_negative": send(
+        "USD", "-1", [amt("@alice", "-1")], [amt("@bob", "-1")]
+    ),
+    "operation_amount_not_negative": NEGATIVE_ENTRY,
+    "balance_on_hold_not_negative": None,  # computed by midaz_post
+    "balance_overdraft_not_negative": None,  # computed by midaz_post
+    "balance_direction_valid": None,  # set by the balance routes (their own schema)
+}
+POSTING_MODELS = (Transaction, Operation, Balance, QueuedPosting)
+
+
+def _check_constraints() -> list[str]:
+    return [
+        c.name
+        for model in POSTING_MODELS
+        for c in model._meta.constraints
+        if isinstance(c, models.CheckConstraint)
+    ]
+
+
+def test_every_check_constraint_is_mapped() -> None:
+    assert sorted(_check_constraints()) == sorted(CHECK_ATTACKS)
+
+
+@pytest.mark.parametrize("name", [n for n, attack in CHECK_ATTACKS.items() if attack is not None])
+@pytest.mark.parametrize("path", ["json", "bulk-atomic", "bulk-partial", "async-json"])
+def test_a_check_constraint_is_never_what_refuses_an_input(
+    book: Book, name: str, path: str, settings: Any
+) -> None:
+    """The input a check constraint forbids is a 4xx with a code before anything is stored
+    (in async mode, before the 201 that would leave the worker a row it cannot insert)."""
+    attack = CHECK_ATTACKS[name]
+    assert attack is not None
+    settings.TRANSACTION_ASYNC = path.startswith("async")
+    before = stored(book)
+    if path.startswith("bulk"):
+        good = Values().json()
+        body = {"atomic": path == "bulk-atomic", "transactions": [good, attack]}
+        response = book.api.post(book.path("/transactions/bulk"), body)
+        answer = orjson.loads(response.content)
+        if path == "bulk-partial":
+            assert response.status_code == 207, answer
+            bad = answer["items"][1]
+            assert 400 <= bad["status"] < 500, bad
+            assert bad["error"]["code"], bad
+            return
+    else:
+        response = book.post(attack)
+        answer = orjson.loads(response.content)
+    assert 400 <= response.status_code < 500, answer
+    assert answer["code"], answer
+    assert stored(book) == before
+
+
+@pytest.mark.parametrize("part", ["from", "to", "externalId"])
+@pytest.mark.parametrize("path", ["json", "dsl", "async-json", "async-dsl"])
+def test_rate_texts_past_their_limit_are_refused(
+    client: Client, book: Book, part: str, path: str, settings: Any
+) -> None:
+    """An entry's rate names assets (the converted leg's asset_code and its external account)
+    and an external id (kept in the operation's rate)."""
+    rate = {"from": "USD", "to": "BRL", "externalId": "ext"}
+    rate[part] = ("X" if part == "externalId" else "A") * (
+        100 + 1 if part == "externalId" else asset_limit() + 1
+    )
+    settings.TRANSACTION_ASYNC = path.startswith("async")
+    before = stored(book)
+    if path.endswith("dsl"):
+        text = (
+            Values()
+            .gold()
+            .replace(
+                "(to @bob :amount USD 1|0)",
+                f"(to @bob :amount USD 1|0 (rate {rate['externalId']} {rate['from']} -> "
+                f"{rate['to']} 1|0))",
+            )
+        )
+        response = upload(client, book, text)
+    else:
+        body = Values().json()
+        body["send"]["distribute"]["to"][0]["rate"] = {**rate, "value": "1"}
+        response = book.post(body)
+    assert_error(response, 400, "0047")
+    assert stored(book) == before
