@@ -244,7 +244,7 @@ def _apply_in_process(ledger_id: str, _ids: list[str]) -> None:
 def _run(client: Client, dj_settings: Any, apply: Any, examples: int, steps: int) -> None:
     AsyncLedger.client = client
     AsyncLedger.settings = dj_settings
-    AsyncLedger.apply = staticmethod(apply)  # type: ignore[assignment]
+    AsyncLedger.apply = staticmethod(apply)
     run_state_machine_as_test(
         AsyncLedger,
         settings=settings(
