@@ -43,6 +43,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import OperationalError, connections, router, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 
@@ -131,15 +132,97 @@ class PostgresMetadataStore(MetadataStore):
         # ``@>`` keeps the string semantics and can use the GIN index; ``? key`` and
         # ``->> key = value`` let the planner use a per-key expression index
         # (``onboarding.metadata_indexes``: an index on ``metadata ->> key``).
-        qs = qs.filter(metadata__contains=dict(filters))
+        narrowed = qs.filter(metadata__contains=dict(filters))
         for n, (key, value) in enumerate(filters.items()):
             alias = f"_metadata_{n}"
-            qs = (
-                qs.filter(metadata__has_key=key)
+            narrowed = (
+                narrowed.filter(metadata__has_key=key)
                 .alias(**{alias: KeyTextTransform(key, "metadata")})
                 .filter(**{alias: value})
             )
-        return qs
+        if _has_gin(qs.model) or _has_key_index(qs.model, filters):
+            return narrowed
+        return qs.filter(pk__in=_bounded_ids(narrowed, filters))
+
+
+# --- metadata filters on tables without a GIN index (transactions, operations) ---------------
+#
+# Such a filter, on a key with no metadata index, reads every row of the list's scope (the
+# ledger, the account) in its date window. As in Midaz (whose MongoDB scans an unindexed key
+# too) it is answered, but within bounds: the matching ids are collected first, in one query
+# under a statement timeout and up to a number of rows; past either bound the request is
+# 400 0082, saying to index the key (POST /v1/settings/metadata-indexes/entities/<entity>) or
+# to narrow start_date/end_date. With a metadata index on any of the filtered keys the filter
+# is an index scan and is not bounded. Overridable in Django settings (no environment variable).
+SCAN_TIMEOUT_MS = 2000
+SCAN_MAX_ROWS = 10_000
+
+
+def _has_gin(model: type[Model]) -> bool:
+    from django.contrib.postgres.indexes import GinIndex
+
+    return any(
+        isinstance(index, GinIndex) and list(index.fields) == ["metadata"]
+        for index in model._meta.indexes
+    )
+
+
+def _entity_of(model: type[Model]) -> str | None:
+    from onboarding.metadata_indexes import ENTITIES
+
+    label = model._meta.label
+    return next((name for name, entity in ENTITIES.items() if entity == label), None)
+
+
+def _has_key_index(model: type[Model], filters: Mapping[str, str]) -> bool:
+    """Whether a metadata index (onboarding.metadata_indexes) covers one of the keys."""
+    from onboarding.models import MetadataIndex
+
+    entity = _entity_of(model)
+    return (
+        entity is not None
+        and MetadataIndex.objects.filter(entity_name=entity, metadata_key__in=list(filters))
+        .using(router.db_for_write(MetadataIndex))
+        .exists()
+    )
+
+
+def _bounded_ids(narrowed: QuerySet[Any], filters: Mapping[str, str]) -> list[Any]:
+    timeout = int(getattr(settings, "METADATA_SCAN_TIMEOUT_MS", SCAN_TIMEOUT_MS))
+    limit = int(getattr(settings, "METADATA_SCAN_MAX_ROWS", SCAN_MAX_ROWS))
+    entity = _entity_of(narrowed.model) or narrowed.model._meta.model_name
+    keys = ", ".join(sorted(filters))
+    advice = (
+        f"index the key (POST /v1/settings/metadata-indexes/entities/{entity}) or narrow "
+        "start_date/end_date."
+    )
+    db = narrowed.db
+    try:
+        # Local to the database transaction; restored after the query, as inside an outer
+        # transaction (a savepoint here) it would otherwise outlast it.
+        with transaction.atomic(using=db), connections[db].cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('statement_timeout'), "
+                "set_config('statement_timeout', %s, true)",
+                [f"{timeout}ms"],
+            )
+            (previous, _) = cursor.fetchone()
+            ids = list(narrowed.order_by().values_list("pk", flat=True)[: limit + 1])
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != "57014":  # query_canceled
+            raise
+        raise ValidationFailed(
+            f"The metadata filter on {keys} took too long on unindexed {entity} rows: {advice}",
+            code="0082",
+        ) from exc
+    if len(ids) > limit:
+        raise ValidationFailed(
+            f"The metadata filter on {keys} matches more than {limit} unindexed {entity} rows: "
+            f"{advice}",
+            code="0082",
+        )
+    return ids
 
 
 def _to_bson(value: Any) -> Any:
