@@ -228,3 +228,19 @@ def test_an_account_create_obeys_settings_changed_while_the_replica_lags(
         ledger_path(book.ledger, "/accounts"), {"assetCode": "USD", "type": "no-such-type"}
     )
     assert_error(response, 400, "0066")
+
+
+def test_a_transaction_patch_merges_into_the_stored_metadata(
+    book: Book, real_replica: None
+) -> None:
+    """Two metadata patches in a row while the replica lags: the second merges into what the
+    first stored, not into the replica's older copy (a lost update)."""
+    tx = book.ok(book.transfer("@alice", "@bob", "1"))
+    path = book.path(f"/transactions/{tx['id']}")
+    _lag(book)  # the replica has the transaction, and none of what follows
+    try:
+        book.api.ok(book.api.patch(path, {"metadata": {"first": "1"}}), 200)
+        second = book.api.ok(book.api.patch(path, {"metadata": {"second": "2"}}), 200)
+    finally:
+        _resume()
+    assert second["metadata"] == {"first": "1", "second": "2"}

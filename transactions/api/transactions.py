@@ -18,7 +18,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework.request import Request
 
-from midaz import metrics
+from midaz import context, metrics
 from midaz.api.openapi import ERROR, cursor_list, error_responses
 from midaz.api.query import bad_query, cursor_page, filter_common, parse_list_query
 from midaz.api.render import count_response, json_response
@@ -435,6 +435,7 @@ class TransactionItem(LedgerAPIView):
     def patch(
         self, request: Request, organization_id: str, ledger_id: str, transaction_id: str
     ) -> HttpResponse:
+        context.pin_to_primary()  # the stored metadata is merged: read what is there now
         ledger = ledger_or_404(organization_id, ledger_id)
         data = parse_body(request, schemas.TRANSACTION_UPDATE)
         tx = _transaction_or_404(ledger.id, transaction_id)
