@@ -140,7 +140,7 @@ ASSET_CREATE = Schema(
     "CreateAssetInput",
     {
         "name": F("string", required=True, max_length=256),
-        "type": F("string", required=True, checks=(_check_asset_type,)),
+        "type": F("string", required=True, max_length=20, checks=(_check_asset_type,)),
         "code": F("string", required=True, max_length=ASSET_CODE_MAX, checks=(_check_asset_code,)),
         "status": STATUS,
         "metadata": METADATA,

@@ -499,3 +499,85 @@ def test_rate_texts_past_their_limit_are_refused(
         response = book.post(body)
     assert_error(response, 400, "0047")
     assert stored(book) == before
+
+
+# --- every other write route: the validator's lengths against the columns ------------------
+
+# Fields whose check admits only a few short values (each within the column).
+CLOSED_SETS = {("CreateAdditionalBalance", "direction"), ("UpdateBalance", "direction")}
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def _schema_columns() -> list[Any]:
+    from onboarding import schemas as ob
+    from onboarding.models import AccountType, Ledger, Organization, Portfolio, Segment
+    from transactions import rates, routes
+    from transactions.api import balances
+    from transactions.models import AssetRate, TransactionRoute
+
+    # The column a wire name lands in, where it is not its snake_case form.
+    renamed = {"assetCode": "asset_code", "from": "from_asset", "to": "to_asset", "type": "type"}
+    pairs = [
+        (ob.ORGANIZATION_CREATE, Organization),
+        (ob.ORGANIZATION_UPDATE, Organization),
+        (ob.LEDGER_CREATE, Ledger),
+        (ob.LEDGER_UPDATE, Ledger),
+        (ob.ASSET_CREATE, Asset),
+        (ob.ASSET_UPDATE, Asset),
+        (ob.PORTFOLIO_CREATE, Portfolio),
+        (ob.PORTFOLIO_UPDATE, Portfolio),
+        (ob.SEGMENT_CREATE, Segment),
+        (ob.SEGMENT_UPDATE, Segment),
+        (ob.ACCOUNT_TYPE_CREATE, AccountType),
+        (ob.ACCOUNT_TYPE_UPDATE, AccountType),
+        (ob.ACCOUNT_CREATE, Account),
+        (ob.ACCOUNT_UPDATE, Account),
+        (routes.OPERATION_ROUTE_CREATE, OperationRoute),
+        (routes.OPERATION_ROUTE_UPDATE, OperationRoute),
+        (routes.TRANSACTION_ROUTE_CREATE, TransactionRoute),
+        (routes.TRANSACTION_ROUTE_UPDATE, TransactionRoute),
+        (rates.RATE_PUT, AssetRate),
+        (balances.BALANCE_CREATE, Balance),
+        (balances.BALANCE_UPDATE, Balance),
+    ]
+    out = []
+    for schema, model in pairs:
+        for wire, f in schema.fields.items():
+            if f.kind != "string":
+                continue
+            column = renamed.get(wire, _snake(wire))
+            names = {c.name for c in model._meta.get_fields()}
+            if column not in names:  # a wire name with no column of its own (kept in JSON)
+                continue
+            field = model._meta.get_field(column)
+            if isinstance(field, models.CharField):
+                out.append(pytest.param(schema, wire, f, field, id=f"{schema.name}.{wire}"))
+        status = schema.fields.get("status")
+        if status is not None and status.schema is not None:
+            for wire, column in (("code", "status"), ("description", "status_description")):
+                f = status.schema.fields[wire]
+                field = model._meta.get_field(column)
+                assert isinstance(field, models.CharField)
+                out.append(
+                    pytest.param(
+                        schema, f"status.{wire}", f, field, id=f"{schema.name}.status.{wire}"
+                    )
+                )
+    return out
+
+
+@pytest.mark.parametrize(("schema", "wire", "f", "column"), _schema_columns())
+def test_every_write_route_bounds_its_texts_by_their_columns(
+    schema: Any, wire: str, f: Any, column: models.CharField[Any, Any]
+) -> None:
+    """A text longer than its column was a 500 at the insert: each validated string field is
+    bounded, and by no more than the column it is stored in (or checked against a closed set
+    of values that all fit)."""
+    if (schema.name, wire) in CLOSED_SETS:
+        assert f.checks, (schema.name, wire)
+        return
+    assert f.max_length is not None, f"{schema.name}.{wire} has no length limit"
+    assert f.max_length <= column.max_length, (schema.name, wire, f.max_length, column.max_length)
