@@ -647,9 +647,14 @@ def _replayed_answer(replay: dict[str, Any]) -> dict[str, Any]:
     return transaction_out(tx, operations, status=shown)
 
 
+# SQLSTATE of NOWAIT finding the row locked (psycopg.errors.LockNotAvailable).
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
 def _locked_pending(ledger: Ledger, transaction_id: uuid.UUID) -> Transaction:
     """Locks the transaction row without waiting: a concurrent commit or cancel holds it
-    (0486). Raises 0007 (missing) and 0099 (not pending)."""
+    (0486). Raises 0007 (missing) and 0099 (not pending); any other database error as it is
+    (it is not a busy transaction, and saying so would hide it)."""
     try:
         tx = (
             Transaction.objects.select_for_update(nowait=True)
@@ -657,6 +662,8 @@ def _locked_pending(ledger: Ledger, transaction_id: uuid.UUID) -> Transaction:
             .first()
         )
     except DatabaseError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise
         raise Conflict(
             "Another commit or cancel of this transaction is in progress.",
             code="0486",
@@ -681,21 +688,32 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
         assert tx.body is not None
         spec = spec_from_dict(tx.body)
         resolution = resolve(spec)
-        r = _route_rubrics(
-            ledger, spec, resolution, route_check.COMMIT if commit else route_check.CANCEL
-        )
+        # The settlement takes the shape of its hold, whatever the ledger's routes are now: a
+        # hold split by routes (SEMANTICS.md §5.2) wrote a DEBIT per source, a plain one none.
+        split = tx.operations.filter(type=Operation.Type.DEBIT).exists()
+        try:
+            r = _route_rubrics(
+                ledger, spec, resolution, route_check.COMMIT if commit else route_check.CANCEL
+            )
+        except LedgerError:
+            if commit:
+                raise
+            # A cancel only gives back what its hold took, so it is always possible: its
+            # route deleted or changed, or validateRoutes turned on since, it goes without
+            # rubrics.
+            r = None
         b = _Legs(spec, r, conversions(ledger.id, spec, resolution, timezone.now()))
         legs: list[dict[str, Any]] = []
         if commit:
-            # Routes on: the settled hold is recorded as ON_HOLD (SEMANTICS.md §5.2).
-            settled = "ON_HOLD" if r is not None else "DEBIT"
+            # A split hold is settled as ON_HOLD (SEMANTICS.md §5.2).
+            settled = "ON_HOLD" if split else "DEBIT"
             for leg in resolution.sources:
                 legs += b.moved(leg, kind="settle", op_type=settled, direction="debit")
             for leg in resolution.destinations:
                 legs += b.moved(leg, kind="credit", op_type="CREDIT", direction="credit")
             tx.status = Transaction.Status.APPROVED
-        elif r is not None:
-            # Routes on: a cancel releases the hold, then credits available back (two ops).
+        elif split:
+            # A split hold's cancel releases the hold, then credits available back (two ops).
             for leg in resolution.sources:
                 legs += [
                     b.row(leg, kind="settle", op_type="RELEASE", direction="credit"),
@@ -717,7 +735,9 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
             "pending": False,
             "apply": True,
             "now": now,
-            "routes": r is not None,
+            # A cancel repays the overdraft its hold drew even when the route (now) has no
+            # overdraft credit rubric (0492 is for postings that move money anew).
+            "routes": r is not None and commit,
             "events": settings.TRANSACTION_EVENTS_ENABLED,
         }
         # The new operations carry the time of the commit or cancel, not the hold's.
