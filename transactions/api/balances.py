@@ -69,7 +69,12 @@ SETTINGS = F(
                 "overdraft balance",
             ),
             "overdraftLimitEnabled": F("bool"),
-            "overdraftLimit": F("string", max_length=100, description="decimal string > 0"),
+            "overdraftLimit": F(
+                "string",
+                max_length=100,
+                description="ASCII digits with an optional fraction, > 0, at most "
+                "MAX_AMOUNT_DIGITS digits; stored without leading zeros",
+            ),
         },
         entity_type=ENTITY,
     ),
