@@ -27,6 +27,7 @@ from transactions import posting
 from transactions.dsl import parse_gold
 from transactions.models import Balance
 from transactions.resolve import EXACT
+from transactions.spec import Entry, TransactionSpec
 from transactions.verify import ledger_verify
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +117,74 @@ def test_wide_amounts_come_back_exactly(
         else:
             posting.transaction_commit(ledger=ledger, transaction_id=transaction_id(held))
             posting.transaction_revert(ledger=ledger, transaction_id=transaction_id(held))
+    assert balances(ledger) == start
+    report = ledger_verify(ledger_id=ledger.id)
+    assert report.ok, report.problems
+
+
+def with_savings(ledger: Ledger, alias: str) -> None:
+    """Gives ``alias`` a second balance, ``savings``, that may overdraw without a limit."""
+    from onboarding.models import Account
+    from transactions.balances import balance_create
+
+    account = Account.objects.get(ledger=ledger, alias=alias)
+    balance_create(account=account, data={"key": "savings", "settings": {"allowOverdraft": True}})
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    funded=st.tuples(wide(), wide()),
+    moved=st.tuples(wide(), wide()),
+    flow=st.sampled_from(["revert", "cancel", "commit-revert"]),
+)
+# Item 3 of the issue: the funded balance and its overdrawing sibling, reverted.
+@example(
+    funded=(Decimal("5" * 20 + "." + "5" * 18), Decimal("1E-18")),
+    moved=(Decimal("5" * 20 + "." + "5" * 18), Decimal("5" * 20 + "." + "5" * 18)),
+    flow="revert",
+)
+def test_two_balances_of_one_account_come_back_exactly(
+    funded: tuple[Decimal, Decimal], moved: tuple[Decimal, Decimal], flow: str
+) -> None:
+    """One account pays from its default and its savings balance at once, each drawing
+    overdraft or not: each balance, and the account's overdraft balance, comes back exactly."""
+    ledger = fresh_ledger()
+    with_savings(ledger, OVERDRAWS)
+    posting.transaction_create(
+        ledger=ledger,
+        spec=TransactionSpec(
+            asset="USD",
+            value=EXACT.add(*funded),
+            sources=(Entry(EXTERNAL, amount=EXACT.add(*funded)),),
+            destinations=(
+                Entry(OVERDRAWS, amount=funded[0]),
+                Entry(OVERDRAWS, balance_key="savings", amount=funded[1]),
+            ),
+        ),
+    )
+    start = balances(ledger)
+    total = EXACT.add(*moved)
+    spec = TransactionSpec(
+        asset="USD",
+        value=total,
+        pending=flow != "revert",
+        sources=(
+            Entry(OVERDRAWS, amount=moved[0]),
+            Entry(OVERDRAWS, balance_key="savings", amount=moved[1]),
+        ),
+        destinations=(Entry(OTHER, amount=total),),
+    )
+    done = transaction_id(posting.transaction_create(ledger=ledger, spec=spec))
+    if flow == "cancel":
+        posting.transaction_cancel(ledger=ledger, transaction_id=done)
+    else:
+        if flow == "commit-revert":
+            posting.transaction_commit(ledger=ledger, transaction_id=done)
+        posting.transaction_revert(ledger=ledger, transaction_id=done)
     assert balances(ledger) == start
     report = ledger_verify(ledger_id=ledger.id)
     assert report.ok, report.problems
