@@ -7,14 +7,16 @@ idempotency key. The worker cases run a real Celery worker on RabbitMQ."""
 from __future__ import annotations
 
 import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
-from midaz import metrics
+from midaz import context, metrics
 from tests.helpers import Api, assert_error
 from tests.transactions import test_async
 from tests.transactions.book import Book, amt, rest, send, share
@@ -194,6 +196,24 @@ def test_the_sweep_goes_on_past_a_ledger_that_fails(
     assert any(book.ledger["id"] in r.getMessage() for r in caplog.records)
     assert asynchronous.sweep(older_than_seconds=0) == 1  # the lock is gone: applied now
     assert status_of(stuck)[0] == "APPROVED"
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+def test_settled_and_the_sweep_read_the_queue_on_the_primary(book: Book, settings: Any) -> None:
+    """With reads routed to the replica, the queue checks that decide what a commit does (and
+    which ledgers the sweep applies) still go to the primary: a lagging replica would show a
+    row a worker has applied (a spurious 409 0099), or not yet one just accepted."""
+    settings.TRANSACTION_ASYNC = True
+    held = book.ok(book.transfer("@alice", "@bob", "25", pending=True))
+    settings.READ_FROM_REPLICA = True
+    # A fresh context, as a worker task or a new request has: nothing pins reads to the primary.
+    context.pinned_to_primary.set(False)
+    context.replica_has_writes.set(None)
+    with CaptureQueriesContext(connections["replica"]) as on_replica:
+        asynchronous.settled(uuid.UUID(book.ledger["id"]), uuid.UUID(held["id"]))
+        asynchronous.sweep(older_than_seconds=0)
+    assert [q["sql"] for q in on_replica.captured_queries if "queuedposting" in q["sql"]] == []
+    assert status_of(held["id"])[0] == "PENDING"
 
 
 # --- a real Celery worker on RabbitMQ ----------------------------------------------------------
