@@ -17,7 +17,8 @@
 7. Overdraft: each operation's overdraft change is the one its type allows; within a
    transaction, an account's overdraft companions move exactly what its balances drew from or
    repaid to overdraft; every account's internal ``overdraft`` balance equals the overdraft in
-   use on its balances; no balance uses more overdraft than its enabled limit.
+   use on its balances; no balance uses more overdraft than its enabled limit, and every
+   enabled limit is canonical decimal text.
 """
 
 # The SQL below is assembled only from constants (a fixed ledger filter); every value is a
@@ -252,13 +253,22 @@ _CHECKS: dict[str, str] = {
            AND {_LEDGER_FILTER.format(alias="r")}
            AND (m.debited <> m.back_credited OR m.credited <> m.back_debited)
     """,
+    # An enabled limit must be canonical decimal text (transactions.balances): one stored raw
+    # by an older version is reported, never cast (the cast would fail the whole check).
     "overdraft limit": f"""
         SELECT b.id::text, b.alias, b.key, b.overdraft_used, b.settings ->> 'overdraftLimit'
-          FROM transactions_balance b
-         WHERE {_LEDGER_FILTER.format(alias="b")} AND b.overdraft_used > 0
-           AND (b.direction <> 'credit' OR b.account_type = 'external'
-                OR ((b.settings ->> 'overdraftLimitEnabled')::boolean
-                    AND b.overdraft_used > (b.settings ->> 'overdraftLimit')::numeric))
+          FROM (SELECT b.*, coalesce((b.settings ->> 'overdraftLimitEnabled')::boolean, false)
+                            AS limited,
+                       coalesce(b.settings ->> 'overdraftLimit', '') ~ '^[0-9]+([.][0-9]+)?$'
+                            AS readable
+                  FROM transactions_balance b
+                 WHERE {_LEDGER_FILTER.format(alias="b")}) AS b
+         WHERE (b.limited AND NOT b.readable)
+            OR (b.overdraft_used > 0
+                AND (b.direction <> 'credit' OR b.account_type = 'external'
+                     OR (b.limited AND b.readable
+                         AND b.overdraft_used > CASE WHEN b.readable
+                             THEN (b.settings ->> 'overdraftLimit')::numeric END)))
     """,
 }
 

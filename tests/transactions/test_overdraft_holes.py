@@ -265,3 +265,20 @@ def test_a_limit_is_stored_as_canonical_decimal_text(
 def test_a_number_limit_is_refused(book: Overdraft) -> None:
     answer = book.settings("@alice", **{**limit_settings("1"), "overdraftLimit": 100})
     assert answer.status_code == 400
+
+
+@pytest.mark.fakes_ledger_state
+@pytest.mark.parametrize("stored", ["1_000", " 5 ", "\u0661\u0660\u0660", "1e200000", "NaN"])
+def test_verify_ledger_reports_a_limit_stored_before_it_was_checked(
+    book: Overdraft, stored: str
+) -> None:
+    # A limit written by an older version as the raw text: the check reports it instead of
+    # failing on the cast.
+    book.enable("@alice", limit="100")
+    book.ok(book.transfer("@alice", "@bob", "10"))
+    alice = book.balance_row("@alice")
+    Balance.objects.filter(pk=alice.pk).update(
+        settings={**(alice.settings or {}), "overdraftLimit": stored}
+    )
+    problems = ledger_verify(ledger_id=book.ledger["id"]).problems
+    assert [p.split(":")[0] for p in problems] == ["overdraft limit"], problems
