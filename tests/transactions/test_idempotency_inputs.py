@@ -15,6 +15,8 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.helpers import Api, assert_error
 from tests.transactions import test_async
@@ -240,3 +242,32 @@ def test_an_async_replay_with_a_real_worker_shows_the_applied_posting(
         assert (body["id"], body["status"]["code"]) == (first["id"], "APPROVED")
         assert [op["type"] for op in body["operations"]] == ["DEBIT", "CREDIT"]
     assert b.balance("@bob")[0] == Decimal(30)
+
+
+@given(
+    key=st.one_of(st.none(), st.text(min_size=1, max_size=300)),
+    ttl=st.one_of(st.none(), st.text(max_size=30), st.integers().map(str)),
+    bulk_key=st.booleans(),
+)
+def test_any_key_and_ttl_is_refused_with_0047_or_fits_its_column(
+    key: str | None, ttl: str | None, bulk_key: bool
+) -> None:
+    """Whatever the headers hold: 400 0047, or a key its column holds and a lifetime within
+    (0, 30 days] (never an exception of another kind, never an overflowing date)."""
+    namespace = "bulk:" if bulk_key else ""
+    refused: posting.ValidationFailed | None = None
+    try:
+        idem = posting.Idempotency.from_digest(
+            "0" * 64, header_key=key, header_ttl=ttl, namespace=namespace
+        )
+    except posting.ValidationFailed as exc:
+        refused = exc
+    if refused is not None:
+        assert refused.code == "0047"
+        assert key is not None
+        assert len(namespace + key) > posting.MAX_KEY or "\x00" in key
+        return
+    assert len(idem.key) <= posting.MAX_KEY
+    assert "\x00" not in idem.key
+    assert timedelta(0) < idem.ttl <= timedelta(seconds=posting.MAX_KEY_TTL_SECONDS)
+    assert timezone.now() + idem.ttl > timezone.now()
