@@ -173,3 +173,50 @@ def test_a_dsl_body_with_a_poison_entry_is_a_4xx(client: Client, book: Book, to:
     response = client.post("/v1" + book.path("/transactions/dsl"), {"dsl": file})
     assert 400 <= response.status_code < 500, response.content
     assert book.snapshot() == before
+
+
+INFLOW_POISON = {
+    "send": {
+        "asset": "USD",
+        "value": "10",
+        "distribute": {"to": [share("@bob", 150), share("@alice", -50)]},
+    }
+}
+OUTFLOW_POISON = {
+    "send": {
+        "asset": "USD",
+        "value": "10",
+        "source": {"from": [share("@alice", 150), rest("@bob")]},
+    }
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("asynchronous", [False, True])
+@pytest.mark.parametrize(("kind", "body"), [("inflow", INFLOW_POISON), ("outflow", OUTFLOW_POISON)])
+def test_inflow_and_outflow_poison_is_a_4xx(
+    book: Book, settings: Any, kind: str, body: dict[str, Any], asynchronous: bool
+) -> None:
+    settings.TRANSACTION_ASYNC = asynchronous
+    before = book.snapshot()
+    response = book.post(body, kind)
+    assert 400 <= response.status_code < 500, response.content
+    assert book.snapshot() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("atomic", [True, False])
+def test_a_bulk_with_a_poison_item_refuses_that_item(book: Book, atomic: bool) -> None:
+    good = send("USD", "5", [amt("@alice", "5")], [amt("@bob", "5")])
+    response = book.api.post(
+        book.path("/transactions/bulk"), {"transactions": [good, POISON[0]], "atomic": atomic}
+    )
+    assert response.status_code < 500, response.content
+    if atomic:
+        assert 400 <= response.status_code < 500
+        assert book.balance("@bob")[0] == D(0)
+    else:
+        items = response.json()["items"]
+        assert [400 <= i["status"] < 500 for i in items] == [False, True]
+        assert book.balance("@bob")[0] == D(5)
+    assert not Operation.objects.filter(amount__lt=0).exists()
