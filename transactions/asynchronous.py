@@ -231,10 +231,15 @@ def sweep(*, older_than_seconds: float | None = None) -> int:
     return done
 
 
-def _queued(transaction_id: uuid.UUID) -> bool:
+def _queued(ledger_id: uuid.UUID, transaction_id: uuid.UUID) -> bool:
     # On the primary: the replica may still show a row a worker has applied (a spurious 0099),
-    # or not yet show one just accepted.
-    return QueuedPosting.objects.using(PRIMARY).filter(transaction_id=transaction_id).exists()
+    # or not yet show one just accepted. Only this ledger's queue: a transaction queued in
+    # another ledger is not this one's to wait for (the caller then answers 0007).
+    return (
+        QueuedPosting.objects.using(PRIMARY)
+        .filter(ledger_id=ledger_id, transaction_id=transaction_id)
+        .exists()
+    )
 
 
 def settled(ledger_id: uuid.UUID, transaction_id: uuid.UUID) -> None:
@@ -243,9 +248,9 @@ def settled(ledger_id: uuid.UUID, transaction_id: uuid.UUID) -> None:
     it is still being applied after that; returns at once for any other transaction. The
     queue is read on the primary."""
     deadline = time.monotonic() + settings.ASYNC_WAIT_SECONDS
-    while _queued(transaction_id):
+    while _queued(ledger_id, transaction_id):
         apply_ledger(ledger_id)  # what no worker holds is applied here
-        if not _queued(transaction_id):
+        if not _queued(ledger_id, transaction_id):
             return
         if time.monotonic() > deadline:
             raise Conflict(
