@@ -381,7 +381,7 @@ def test_a_key_of_a_sees_nothing_of_b_on_any_route(walkers: tuple[Client, Tenant
     client, a, b = walkers
     before = b.snapshot()
     walked = _walk(client, a, b, [b.ledger["id"], b.routed["id"]])
-    assert walked > 150, walked
+    assert walked > 300, walked  # 345 request pairs when written
     assert b.snapshot() == before
 
 
@@ -390,7 +390,7 @@ def test_the_walk_in_asynchronous_mode(walkers: tuple[Client, Tenant, B], settin
     settings.TRANSACTION_ASYNC = True
     before = b.snapshot()
     walked = _walk(client, a, b, [b.ledger["id"], b.routed["id"]])
-    assert walked > 150, walked
+    assert walked > 300, walked  # 345 request pairs when written
     assert b.snapshot() == before
 
 
