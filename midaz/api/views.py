@@ -27,6 +27,25 @@ class LedgerAPIView(APIView):
         # The API speaks JSON only; skip DRF's negotiation work on every request.
         return (_RENDERER, _RENDERER.media_type)
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        refuse_nul(request, kwargs)
+
+
+def refuse_nul(request: Request, path_params: dict[str, Any]) -> None:
+    """No NUL character in a path parameter (0065) or a query parameter (0082): PostgreSQL text
+    cannot hold one, so an alias, code or filter carrying it would fail in the query (a 500)."""
+    for name, value in path_params.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationFailed(
+                f"The path parameter '{name}' contains a NUL character.",
+                code="0065",
+                fields={name: "contains NUL"},
+            )
+    for key, values in request._request.GET.lists():
+        if any("\x00" in text for text in (key, *values)):
+            raise ValidationFailed("A query parameter contains a NUL character.", code="0082")
+
 
 def read_json(request: Request) -> Any:
     """The parsed JSON body; invalid JSON is 0094."""

@@ -144,3 +144,26 @@ def test_a_nul_character_in_a_list_query_is_400(
     """PostgreSQL text cannot hold NUL: a filter carrying one was a 500 at the query."""
     for path in _lists(ledger):
         assert_error(api.get(path, **{name: "a\x00b"}), 400, "0082")
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "code"),
+    [
+        ("GET", "/accounts/alias/a%00b", "0065"),
+        ("GET", "/accounts/external/US%00D", "0065"),
+        ("GET", "/accounts/alias/a%00b/balances", "0065"),
+        ("GET", "/accounts/external/US%00D/balances", "0065"),
+        ("GET", "/accounts/alias/@alice/balances?x=%00", "0082"),
+        ("HEAD", "/transactions/metrics/count?route=%00", "0082"),
+        ("HEAD", "/accounts/metrics/count?name=%00", "0082"),
+    ],
+)
+def test_a_nul_character_in_a_path_or_any_query_is_400(
+    api: Api, ledger: dict[str, Any], method: str, suffix: str, code: str
+) -> None:
+    """Every API view refuses NUL in its path parameters and query before its handler runs
+    (an alias or code carrying one was a 500 at PostgreSQL)."""
+    response = api.client.generic(method, "/v1" + ledger_path(ledger, suffix))
+    assert response.status_code == 400, response.content
+    if method == "GET":
+        assert_error(response, 400, code)
