@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
-from django.db import connection, transaction
+from django.db import connection, router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -57,6 +57,24 @@ def merge_metadata(current: dict[str, Any], data: dict[str, Any]) -> dict[str, A
         else:
             merged[key] = value
     return merged
+
+
+_Row = TypeVar("_Row", bound=Any)
+
+
+def lock_for_update(entity: _Row) -> _Row:
+    """Re-reads ``entity`` in place from its row locked ``FOR UPDATE`` on the primary, with the
+    metadata the store holds now. An update calls it first, inside its database transaction:
+    a concurrent update of the same row then waits for this one's commit and merges its
+    metadata patch into what this one wrote, instead of writing back a map read before it
+    (which loses the other's keys). The metadata store is written before the row's commit,
+    so the waiter reads the new metadata from either backend."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_for_update must run inside the update's transaction")
+    model = type(entity)
+    db = router.db_for_write(model)
+    entity.refresh_from_db(using=db, from_queryset=model.all_objects.select_for_update())
+    return entity
 
 
 def _status_for_create(data: dict[str, Any]) -> tuple[str, str | None]:
@@ -194,6 +212,7 @@ def organization_update(
 ) -> Organization:
     """Updates an organization. Raises 0091 (itself or one of its descendants as parent) and
     0039 (a parent unknown, deleted or outside ``visible``)."""
+    lock_for_update(organization)
     parent_id = _optional_uuid(data.get("parentOrganizationId"))
     if parent_id is not None:
         if parent_id == organization.pk:
@@ -215,10 +234,28 @@ def organization_update(
 
 
 @transaction.atomic
+@transaction.atomic
 def organization_delete(*, organization: Organization) -> None:
-    """Soft-deletes an organization. Raises 0008 in production."""
+    """Soft-deletes an organization and, with it, its live ledgers: nothing under a deleted
+    organization answers or posts (``midaz_post`` refuses a deleted ledger in the posting's own
+    round trip, so the hot path spends no query on the organization). The row is locked first:
+    a concurrent ``ledger_create`` waits and then finds the organization gone (0038). Raises
+    0008 in production."""
     _refuse_in_production("Organization")
+    lock_for_update(organization)
+    if organization.deleted_at is not None:
+        raise not_found("0038", "Organization", "The organization was not found.")
     _soft_delete(organization)
+    gone = list(
+        Ledger.objects.using(router.db_for_write(Ledger))
+        .filter(organization_id=organization.pk)
+        .values_list("pk", flat=True)
+    )
+    Ledger.objects.using(router.db_for_write(Ledger)).filter(pk__in=gone).update(
+        deleted_at=organization.deleted_at, updated_at=organization.updated_at
+    )
+    for ledger_id in gone:
+        ledger_settings.forget(ledger_id)
 
 
 # --- ledgers -----------------------------------------------------------------------------------
@@ -229,6 +266,17 @@ def ledger_create(*, organization: Organization, data: dict[str, Any]) -> Ledger
     """Creates a ledger. Raises 0002 (name taken in the organization) and settings errors."""
     patch = ledger_settings.validate_patch(data.get("settings"))
     code, description = _status_for_create(data)
+    # The organization's row, shared-locked on the primary: a concurrent organization_delete
+    # either committed before (0038 here) or waits for this ledger and deletes it too.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {Organization._meta.db_table} "
+            "WHERE id = %s AND deleted_at IS NULL FOR SHARE",
+            [organization.pk],
+        )
+        alive = cursor.fetchone() is not None
+    if not alive:
+        raise not_found("0038", "Organization", "The organization was not found.")
     ledger = Ledger(
         organization=organization,
         name=data["name"],
@@ -243,6 +291,7 @@ def ledger_create(*, organization: Organization, data: dict[str, Any]) -> Ledger
 @transaction.atomic
 def ledger_update(*, ledger: Ledger, data: dict[str, Any]) -> Ledger:
     """Updates name, status and metadata. Raises 0002."""
+    lock_for_update(ledger)
     _set_if_given(ledger, data, {"name": "name"})
     _apply_status(ledger, data)
     ledger.metadata = merge_metadata(ledger.metadata, data)
@@ -294,6 +343,7 @@ def asset_create(*, ledger: Ledger, data: dict[str, Any]) -> Asset:
 @transaction.atomic
 def asset_update(*, asset: Asset, data: dict[str, Any]) -> Asset:
     """Updates name, status and metadata. Raises 0003."""
+    lock_for_update(asset)
     _set_if_given(asset, data, {"name": "name"})
     _apply_status(asset, data)
     asset.metadata = merge_metadata(asset.metadata, data)
@@ -324,6 +374,7 @@ def portfolio_create(*, ledger: Ledger, data: dict[str, Any]) -> Portfolio:
 
 @transaction.atomic
 def portfolio_update(*, portfolio: Portfolio, data: dict[str, Any]) -> Portfolio:
+    lock_for_update(portfolio)
     _set_if_given(portfolio, data, {"name": "name", "entityId": "entity_id"})
     _apply_status(portfolio, data)
     portfolio.metadata = merge_metadata(portfolio.metadata, data)
@@ -348,6 +399,7 @@ def segment_create(*, ledger: Ledger, data: dict[str, Any]) -> Segment:
 @transaction.atomic
 def segment_update(*, segment: Segment, data: dict[str, Any]) -> Segment:
     """Updates a segment. Raises 0015."""
+    lock_for_update(segment)
     _set_if_given(segment, data, {"name": "name"})
     _apply_status(segment, data)
     segment.metadata = merge_metadata(segment.metadata, data)
@@ -379,6 +431,7 @@ def account_type_create(*, ledger: Ledger, data: dict[str, Any]) -> AccountType:
 
 @transaction.atomic
 def account_type_update(*, account_type: AccountType, data: dict[str, Any]) -> AccountType:
+    lock_for_update(account_type)
     _set_if_given(account_type, data, {"name": "name", "description": "description"})
     account_type.metadata = merge_metadata(account_type.metadata, data)
     return _save(account_type)
@@ -502,6 +555,7 @@ def _refuse_external(account: Account) -> None:
 @transaction.atomic
 def account_update(*, account: Account, data: dict[str, Any]) -> Account:
     """Updates an account. Raises 0074 (external), 0035, 0036."""
+    lock_for_update(account)
     _refuse_external(account)
     ledger = account.ledger
     for wire, attr, model, code, entity in (

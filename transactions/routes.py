@@ -14,7 +14,7 @@ from midaz.api.openapi import component
 from midaz.api.validation import F, Schema
 from midaz.exceptions import BusinessRuleViolation, ValidationFailed, not_found
 from onboarding.models import Ledger
-from onboarding.services import merge_metadata
+from onboarding.services import lock_for_update, merge_metadata
 from transactions.models import OperationRoute, TransactionRoute
 
 OPERATION_ROUTE = "OperationRoute"
@@ -287,6 +287,7 @@ def operation_route_create(*, ledger: Ledger, data: dict[str, Any]) -> Operation
 
 @transaction.atomic
 def operation_route_update(*, route: OperationRoute, data: dict[str, Any]) -> OperationRoute:
+    lock_for_update(route)  # a concurrent PATCH merges into this one's metadata, not over it
     if "accountingEntries" in data:
         entries = _clean_entries(data["accountingEntries"])
         check_accounting_entries(route.operation_type, entries)
@@ -370,6 +371,7 @@ def transaction_route_create(*, ledger: Ledger, data: dict[str, Any]) -> Transac
 @transaction.atomic
 def transaction_route_update(*, route: TransactionRoute, data: dict[str, Any]) -> TransactionRoute:
     """``operationRoutes``, when given, replaces the set: 2 to 100 ids (0104, 0158)."""
+    lock_for_update(route)  # a concurrent PATCH merges into this one's metadata, not over it
     if "operationRoutes" in data:
         ids = data["operationRoutes"] or []
         if len(ids) < 2:

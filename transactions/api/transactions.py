@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction as db_transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import (
@@ -438,12 +439,20 @@ class TransactionItem(LedgerAPIView):
         context.pin_to_primary()  # the stored metadata is merged: read what is there now
         ledger = ledger_or_404(organization_id, ledger_id)
         data = parse_body(request, schemas.TRANSACTION_UPDATE)
-        tx = _transaction_or_404(ledger.id, transaction_id)
-        tx = posting.transaction_update(
-            tx=tx,
-            description=data.get("description"),
-            metadata=merge_metadata(tx.metadata, data),
-        )
+        # The row is locked from the read of its metadata to the write of the merge: a
+        # concurrent PATCH waits, then merges into this one's keys instead of over them.
+        with db_transaction.atomic():
+            tx = get_or_404(
+                _transactions(ledger.id).select_for_update(of=("self",)),
+                code="0007",
+                entity_type="Transaction",
+                pk=_transaction_id(transaction_id),
+            )
+            tx = posting.transaction_update(
+                tx=tx,
+                description=data.get("description"),
+                metadata=merge_metadata(tx.metadata, data),
+            )
         return json_response(_render(tx))
 
 
