@@ -11,6 +11,7 @@ asynchronous mode, is then applied by the worker).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,6 +23,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.test import Client
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from onboarding.models import Account, Asset
 from tests.helpers import Api, assert_error
@@ -581,3 +585,73 @@ def test_every_write_route_bounds_its_texts_by_their_columns(
         return
     assert f.max_length is not None, f"{schema.name}.{wire} has no length limit"
     assert f.max_length <= column.max_length, (schema.name, wire, f.max_length, column.max_length)
+
+
+# --- any text, any field: accepted and applied, or refused with nothing stored -------------
+
+ANY_TEXT = st.one_of(
+    st.text(alphabet=st.characters(), max_size=40),
+    # Around every column length (100, 250, 256), in any characters.
+    st.builds(
+        lambda n, c: c * n, st.integers(90, 300), st.characters(codec="utf-8") | st.just("w")
+    ),
+    st.text(alphabet=st.characters(), max_size=20).map(lambda t: t + "\x00" + t),
+    st.text(alphabet=st.characters(), max_size=20).map(lambda t: t + "\ud800"),
+)
+TEXT_FIELDS = [f for f in FIELDS if f.name not in {"entry.accountAlias", "send.asset"}]
+
+
+@hyp_settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    index=st.integers(0, len(TEXT_FIELDS) - 1),
+    text=ANY_TEXT,
+    gold=st.booleans(),
+    asynchronous_mode=st.booleans(),
+)
+def test_any_text_in_any_field_is_posted_or_refused_whole(
+    client: Client,
+    book: Book,
+    settings: Any,
+    index: int,
+    text: str,
+    gold: bool,
+    asynchronous_mode: bool,
+) -> None:
+    """Any Unicode text (NUL, lone surrogates, astral characters, long runs) in any text field
+    of a posting, through JSON or Gold, sync or async: a 201 whose posting the worker then
+    applies, or a 4xx with a code and nothing stored. Never a 500, never a poison pill."""
+    field = TEXT_FIELDS[index]
+    gold = gold and field.in_gold
+    if gold:
+        # A Gold STRING cannot hold '"'; WORD fields take only their own characters.
+        text = text.replace('"', "")
+        if field.make is _word and field.name not in {"description", "entry.description"}:
+            text = "".join(c for c in text if c.isascii() and (c.isalnum() or c in "_/")) or "w"
+    values = Values()
+    field.set(values, text)
+    settings.TRANSACTION_ASYNC = asynchronous_mode
+    before = stored(book)
+    if gold:
+        try:
+            response = upload(client, book, values.gold())
+        except UnicodeEncodeError:  # a lone surrogate cannot even be put in a UTF-8 file
+            return
+    else:
+        raw = json.dumps(values.json(), ensure_ascii=True).encode()  # \\ud800 escapes kept
+        response = book.api.post(book.path("/transactions/json"), raw=raw)
+    body = orjson.loads(response.content)
+    if response.status_code == 201:
+        if asynchronous_mode:
+            asynchronous.apply_ledger(book.ledger["id"])
+        assert not QueuedPosting.objects.filter(ledger_id=book.ledger["id"]).exists()
+        status = Transaction.objects.get(pk=body["id"]).status
+        assert status in {"APPROVED", "DECLINED"}, status
+        return
+    assert 400 <= response.status_code < 500, body
+    assert body["code"], body
+    assert stored(book) == before
