@@ -109,7 +109,9 @@ class RequestContextLogFilter(logging.Filter):
 # preflight) only with a body of text/plain, application/x-www-form-urlencoded or
 # multipart/form-data, or with no Content-Type at all. With API keys off nothing else stops
 # such a request, so the JSON API takes a body only as application/json; and a write that a
-# browser marks as coming from another site (Sec-Fetch-Site) is refused whatever it carries.
+# browser marks as coming from another site is refused whatever it carries: by Sec-Fetch-Site,
+# or, for a browser that does not send it, by an Origin that is neither the request's own host
+# nor one of CSRF_TRUSTED_ORIGINS. A client other than a browser sends no Origin.
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _BODY_WRITES = frozenset({"POST", "PUT", "PATCH"})
 # Routes that read no body (the body is ignored, so its type does not matter) and the one that
@@ -129,6 +131,46 @@ def _media_type(content_type: str) -> tuple[str, dict[str, str]]:
     return kind.strip().lower(), params
 
 
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _netloc(scheme: str, netloc: str) -> str:
+    host, sep, port = netloc.lower().rpartition(":")
+    if not sep or "]" in port:  # no port (or the tail of an IPv6 literal)
+        return netloc.lower()
+    return host if _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+
+
+def _foreign_origin(request: HttpRequest) -> bool:
+    """True when the request carries an Origin (a browser's) that is neither the host it was
+    sent to nor a trusted origin. ``Origin: null`` (a sandboxed frame, a file, a redirect across
+    sites) is foreign."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    origin = origin.strip().lower()
+    scheme, sep, netloc = origin.partition("://")
+    if not sep or not netloc or "/" in netloc:
+        return True
+    netloc = _netloc(scheme, netloc)
+    try:
+        own = request.get_host()  # X-Forwarded-Host when USE_X_FORWARDED_HOST
+    except Exception:  # DisallowedHost: CommonMiddleware has answered 400 before this
+        return True
+    if netloc == _netloc(scheme, own):
+        return False
+    for trusted in settings.CSRF_TRUSTED_ORIGINS:
+        t_scheme, _, t_netloc = trusted.strip().lower().partition("://")
+        if t_scheme != scheme:
+            continue
+        t_netloc = _netloc(t_scheme, t_netloc)
+        if t_netloc == netloc:
+            return False
+        if t_netloc.startswith("*.") and netloc.endswith(t_netloc[1:]):
+            return False
+    return True
+
+
 def _has_body(request: HttpRequest) -> bool:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -146,7 +188,10 @@ def write_refusal(request: HttpRequest, view_func: Callable[..., Any]) -> Any:
         return None
     if getattr(view_func, "view_class", None) is None:
         return None
-    if request.headers.get("Sec-Fetch-Site", "").strip().lower() in _FOREIGN_SITES:
+    # A browser's own Sec-Fetch-Site is believed (a page cannot set it); Origin is compared only
+    # when it is absent, so a proxy that rewrites Host does not refuse same-origin pages.
+    site = request.headers.get("Sec-Fetch-Site", "").strip().lower()
+    if site in _FOREIGN_SITES or (not site and _foreign_origin(request)):
         return LedgerError(
             "A browser request from another site cannot write to the ledger.", code="0043"
         )
