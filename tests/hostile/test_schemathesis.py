@@ -39,7 +39,8 @@ from tests.conftest import json_body
 from tests.helpers import Api, ledger_path
 from tests.transactions.book import Book, amt, send
 
-# The replica alias too: GET /readyz checks it (and is 503 when it cannot).
+# The replica alias too: GET /readyz checks it (a replica down is 200 "degraded", 503 only
+# with ?strict=true or the primary down).
 pytestmark = pytest.mark.django_db(databases=["default", "replica"])
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12"))
