@@ -261,6 +261,11 @@ def organization_delete(*, organization: Organization) -> None:
 # --- ledgers -----------------------------------------------------------------------------------
 
 
+_LIVE_ORGANIZATION_FOR_SHARE = (
+    "SELECT 1 FROM onboarding_organization WHERE id = %s AND deleted_at IS NULL FOR SHARE"
+)
+
+
 @transaction.atomic
 def ledger_create(*, organization: Organization, data: dict[str, Any]) -> Ledger:
     """Creates a ledger. Raises 0002 (name taken in the organization) and settings errors."""
@@ -269,11 +274,7 @@ def ledger_create(*, organization: Organization, data: dict[str, Any]) -> Ledger
     # The organization's row, shared-locked on the primary: a concurrent organization_delete
     # either committed before (0038 here) or waits for this ledger and deletes it too.
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {Organization._meta.db_table} "
-            "WHERE id = %s AND deleted_at IS NULL FOR SHARE",
-            [organization.pk],
-        )
+        cursor.execute(_LIVE_ORGANIZATION_FOR_SHARE, [organization.pk])
         alive = cursor.fetchone() is not None
     if not alive:
         raise not_found("0038", "Organization", "The organization was not found.")

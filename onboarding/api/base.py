@@ -77,6 +77,7 @@ def ledger_or_404(organization_id: str, ledger_id: str) -> Ledger:
             entity_type="Ledger",
             pk=led_id,
             organization_id=org_id,
+            organization__deleted_at__isnull=True,  # nothing lives under a deleted organization
         )
     except NotFound:
         organization_or_404(organization_id)
