@@ -726,6 +726,7 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
             tx.status = Transaction.Status.CANCELED
         if not commit:
             _give_back_overdraft(tx, legs)
+        _pin_balances(legs, _held_balances(tx))
         tx.status_description = tx.status
         now = timezone.now()
         tx.updated_at = now
@@ -749,6 +750,32 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
         ) as sent:
             _call_post(sent.row, sent.legs, opts)
         return transaction_out(tx, tx.operations.order_by("created_at", "id"))
+
+
+def _held_balances(tx: Transaction) -> dict[str, str]:
+    """The balances (``alias#key`` -> id) a hold resolved: those its body recorded (midaz_post
+    writes ``balanceIds``), completed by those of its operations (a hold made before the
+    record existed has only its sources' operations)."""
+    held = {
+        f"{alias}#{key}": str(balance_id)
+        for alias, key, balance_id in tx.operations.values_list(
+            "account_alias", "balance_key", "balance_id"
+        )
+    }
+    recorded = (tx.body or {}).get("balanceIds")
+    if isinstance(recorded, dict):
+        held |= {k: v for k, v in recorded.items() if isinstance(v, str)}
+    return held
+
+
+def _pin_balances(legs: list[dict[str, Any]], balances: dict[str, str]) -> None:
+    """Names on each leg the balance it must move (``balance_id``): midaz_post refuses it
+    (0019) when the alias now names another account's balance (the original account deleted
+    and its alias taken by a new one)."""
+    for leg in legs:
+        balance_id = balances.get(f"{leg['alias']}#{leg['key']}")
+        if balance_id is not None:
+            leg["balance_id"] = balance_id
 
 
 def _give_back_overdraft(tx: Transaction, legs: list[dict[str, Any]]) -> None:
@@ -856,7 +883,19 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
             route=original.route,
             route_id=original.route_id,
         )
-        return transaction_create(ledger=ledger, spec=spec, parent_id=original.id)
+        # The reversal moves the balances the original moved, not whatever the aliases name
+        # now: an account deleted and its alias taken by a new one is refused (0019).
+        check_ledger(ledger)
+        prepared = prepare(ledger, spec, parent_id=original.id)
+        _pin_balances(
+            prepared.legs,
+            {f"{op.account_alias}#{op.balance_key}": str(op.balance_id) for op in operations},
+        )
+        with posting_metadata.externalized(transaction_row(prepared.tx), prepared.legs) as sent:
+            result = _call_post(sent.row, sent.legs, prepared.opts)
+        return PostingResult(
+            body=answer(prepared, result), replayed=False, status=str(prepared.tx.status)
+        )
 
 
 @transaction.atomic

@@ -280,6 +280,14 @@ BEGIN
     -- 3. Rules and arithmetic, leg by leg in application order.
     FOR v_leg IN SELECT * FROM jsonb_array_elements(p_legs) LOOP
         v_b := v_index -> ((v_leg->>'alias') || '#' || (v_leg->>'key'));
+        -- A settlement or a reversal names the balance its original moved: the alias may
+        -- since have passed to another account (deleted, then opened again), whose balance
+        -- was never part of the transaction.
+        IF v_leg ? 'balance_id' AND v_b->>'id' <> v_leg->>'balance_id' THEN
+            RETURN midaz_refuse('0019', v_soft, format(
+                'The balance %s (%s) that the transaction moved no longer exists; the alias '
+                'now names another account''s balance.', v_b->>'alias', v_b->>'key'));
+        END IF;
         v_amount := (v_leg->>'amount')::numeric;
         IF v_check THEN
             IF v_b->>'asset_code' <> coalesce(v_leg->>'asset', p_tx->>'asset_code') THEN
@@ -485,6 +493,20 @@ BEGIN
 
     -- 4. Write what needed the locks: the operations and the balances (in soft mode, the
     --    transaction row and the idempotency record too, now that every rule has passed).
+    -- A hold keeps the balances it resolved (alias#key -> id), so that its commit credits
+    -- those and no balance that took the alias later.
+    -- (An accepted asynchronous hold has its row already: the worker updates it.)
+    IF v_pending AND v_apply AND jsonb_typeof(p_tx->'body') = 'object' THEN
+        v_cur := jsonb_build_object('balanceIds', (
+            SELECT coalesce(jsonb_object_agg(k, v_index->k->>'id'), '{}')
+              FROM unnest(v_pairs) AS k));
+        IF v_soft AND coalesce(p_opts->>'mode', 'insert') = 'insert' THEN
+            p_tx := jsonb_set(p_tx, '{body}', (p_tx->'body') || v_cur);
+        ELSE
+            UPDATE transactions_transaction SET body = body || v_cur
+             WHERE id = (p_tx->>'id')::uuid;
+        END IF;
+    END IF;
     IF v_soft THEN
         PERFORM midaz_write_head(p_tx, p_opts, v_ledger, v_now);
     END IF;
