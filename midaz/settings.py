@@ -412,6 +412,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_DSL_FILE_BYTES", default=1024 * 1024)
 MAX_DSL_FILE_BYTES = FILE_UPLOAD_MAX_MEMORY_SIZE
 # Legs (source + destination entries) of one transaction; more is 400 0047.
 MAX_TRANSACTION_LEGS = env.int("MAX_TRANSACTION_LEGS", default=1000)
+# Legs of every transaction of one bulk request together (each item's balances stay locked
+# until the whole bulk commits); more is 400 0047.
+MAX_BULK_LEGS = env.int("MAX_BULK_LEGS", default=10_000)
 # Digits of an amount, rate or limit as written out in full (integer digits + decimal places,
 # trailing decimal zeros not counted): more is 400 0047. PostgreSQL's NUMERIC would take up to
 # 131,072 + 16,383 digits; no currency needs more than a few dozen.

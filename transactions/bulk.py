@@ -33,11 +33,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from midaz.api import render
-from midaz.exceptions import Conflict, LedgerError
+from midaz.exceptions import Conflict, LedgerError, ValidationFailed
 from onboarding.models import Ledger
 from transactions import posting_metadata
 from transactions.models import BulkRecord
@@ -135,12 +136,34 @@ def _stored(ledger: Ledger, idempotency: Idempotency) -> BulkResult | None:
     return BulkResult(status=record.status, body=record.answer, replayed=True)
 
 
+def check_total_legs(items: list[BulkItem]) -> None:
+    """0047 when the items' source and destination entries add up to more than
+    ``MAX_BULK_LEGS``: every leg's balance stays locked until the whole bulk commits, so one
+    request must not hold thousands of them for seconds. Checked before any resolution or
+    database work; the items refused by validation count for nothing."""
+    limit = settings.MAX_BULK_LEGS
+    total = 0
+    for item in items:
+        if item.spec is not None:
+            total += len(item.spec.sources) + len(item.spec.destinations)
+    if total > limit:
+        raise ValidationFailed(
+            f"A bulk request may have at most {limit} source and destination entries in all "
+            f"(MAX_BULK_LEGS); this one has {total}.",
+            code="0047",
+            entity_type="Transaction",
+            fields={"transactions": f"{total} entries", "MAX_BULK_LEGS": str(limit)},
+        )
+
+
 def bulk_post(
     *, ledger: Ledger, items: list[BulkItem], atomic: bool, idempotency: Idempotency
 ) -> BulkResult:
     """Posts the items in one database transaction (see the module). Raises, for an atomic
     bulk, the first refused item's error (its code and status, ``fields.item`` its index);
-    0084 for a request key in use or reused with another body."""
+    0084 for a request key in use or reused with another body; 0047 (the whole request, atomic
+    or not) when the items have more than ``MAX_BULK_LEGS`` legs together."""
+    check_total_legs(items)
     prepared: list[tuple[int, Prepared]] = []
     answers: dict[int, dict[str, Any]] = {}
     for index, item in enumerate(items):
