@@ -3,12 +3,28 @@ of an entity's table, so that ``metadata.<key>=<value>`` filters on large tables
 scans. With ``METADATA_BACKEND=mongodb`` the index is built in MongoDB instead, on
 ``metadata.<key>`` of the entity's collection, as Midaz does.
 
-Each index is ``((metadata ->> '<key>'))`` on the live rows (``deleted_at IS NULL``, as every
-read filters), restricted to the rows that have the key when ``sparse``, and ``UNIQUE`` when
-asked. It is built and dropped ``CONCURRENTLY``: postings and other writes go on while it is
-built. ``midaz.metadata.PostgresMetadataStore.filter`` writes the metadata filter so that the
-planner can use it (``metadata ? key AND metadata ->> key = value``, beside the ``@>`` that
-keeps the documented string semantics).
+Each index is ``(<scope>, (metadata ->> '<key>'))`` on the live rows (``deleted_at IS NULL``,
+as every read filters), restricted to the rows that have the key when ``sparse``, and ``UNIQUE``
+when asked. The scope column leads (``SCOPES``): the ledger of a ledger's entity, the
+organization of a ledger, the parent of an organization (root organizations, whose parent is
+NULL, never clash: NULLs are distinct). So a unique index holds a value once per ledger, never
+once for the whole table: a tenant's write never learns (by a 409 0498) which values another
+tenant's rows hold, and every list filter, which names its ledger, scans the index by it. It is
+built and dropped ``CONCURRENTLY``: postings and other writes go on while it is built.
+``midaz.metadata.PostgresMetadataStore.filter`` writes the metadata filter so that the planner
+can use it (``metadata ? key AND metadata ->> key = value``, beside the ``@>`` that keeps the
+documented string semantics).
+
+Indexes built by an older version (the key expression alone, unique across tenants) keep
+answering until rebuilt: ``POST`` the same index again (a recorded index whose definition does
+not lead with its scope is rebuilt concurrently and answers 201, a current one 409 0132), or
+run ``rebuild_unscoped()`` (``manage.py shell -c "from onboarding.metadata_indexes import
+rebuild_unscoped; rebuild_unscoped()"``) once after the upgrade. A rebuild builds the scoped
+index under a temporary name while the old one serves, then drops the old one and gives the
+new one its name.
+
+With ``METADATA_BACKEND=mongodb`` a unique index is still collection-wide, as in Midaz (the
+documents carry no ledger to scope it by): there, prefer non-unique indexes.
 """
 
 from __future__ import annotations
@@ -41,6 +57,9 @@ ENTITIES = {
     "transaction_route": "transactions.TransactionRoute",
 }
 MAX_PER_ENTITY = 20
+# The column a metadata index of the entity leads with (see the module docstring); every other
+# entity lives in a ledger.
+SCOPES = {"organization": "parent_organization_id", "ledger": "organization_id"}
 _KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
 
 
@@ -94,19 +113,26 @@ def _quote(identifier: str) -> str:
     return connection.ops.quote_name(identifier)
 
 
+def scope_of(entity_name: str) -> str:
+    return SCOPES.get(entity_name, "ledger_id")
+
+
 @contextmanager
-def _building(name: str) -> Iterator[None]:
-    """One build of an index name at a time: a session advisory lock on the name, held from
-    the existence check until the index is recorded (CREATE INDEX CONCURRENTLY runs outside
-    any transaction, so a transaction lock would not last). A second request for the same
-    index meanwhile is 409 0132 at once: it neither waits for the build nor touches it."""
-    lock = f"metadata-index:{name}"
+def _building(entity_name: str) -> Iterator[None]:
+    """One build of an entity's indexes at a time: a session advisory lock on the entity, held
+    from the existence and count checks until the index is recorded (CREATE INDEX CONCURRENTLY
+    runs outside any transaction, so a transaction lock would not last). A second request for
+    an index of the same entity meanwhile (the same key, or another one that the limit of
+    ``MAX_PER_ENTITY`` must count with this one) is 409 0132 at once: it neither waits for the
+    build nor touches it, and can be sent again when the build is done."""
+    lock = f"metadata-index:{entity_name}"
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [lock])
         (locked,) = cursor.fetchone()
     if not locked:
         raise Conflict(
-            f"The metadata index {name} is being built by another request.",
+            f"A metadata index of {entity_name} is being built by another request; try again when "
+            "it is done.",
             code="0132",
             entity_type="MetadataIndex",
         )
@@ -130,18 +156,22 @@ def _existing(name: str) -> bool | None:
 
 
 def index_create(*, entity_name: str, key: str, unique: bool, sparse: bool) -> MetadataIndex:
-    """Builds the index concurrently, then records it. 0132 when it exists (or is being built
-    by another request), 0135 over the per-entity limit, 0136 (422) when a unique index meets
-    duplicate values."""
+    """Builds the index concurrently, then records it. 0132 when it exists (or an index of the
+    entity is being built by another request), 0135 over the per-entity limit, 0136 (422) when
+    a unique index meets duplicate values. A recorded index built before indexes led with their
+    scope is rebuilt instead (and returned)."""
     model = check_entity(entity_name)
-    with _building(index_name(entity_name, key)):
+    with _building(entity_name):
         return _create(model, entity_name=entity_name, key=key, unique=unique, sparse=sparse)
 
 
 def _create(
     model: type[models.Model], *, entity_name: str, key: str, unique: bool, sparse: bool
 ) -> MetadataIndex:
-    if MetadataIndex.objects.filter(entity_name=entity_name, metadata_key=key).exists():
+    recorded = MetadataIndex.objects.filter(entity_name=entity_name, metadata_key=key).first()
+    if recorded is not None and _rebuild_if_unscoped(model, recorded):
+        return recorded
+    if recorded is not None:
         raise Conflict(
             f"A metadata index on '{key}' already exists for {entity_name}.",
             code="0132",
@@ -158,7 +188,9 @@ def _create(
     if isinstance(store, metadata_store.MongoMetadataStore):
         _build_in_mongodb(store, model, key, unique=unique, sparse=sparse)
     else:
-        _build_in_postgres(model, name, key, unique=unique, sparse=sparse)
+        _build_in_postgres(
+            model, name, key, unique=unique, sparse=sparse, scope=scope_of(entity_name)
+        )
     with transaction.atomic():
         return MetadataIndex.objects.create(
             entity_name=entity_name,
@@ -169,15 +201,66 @@ def _create(
         )
 
 
+def _leading_column(name: str) -> str | None:
+    """The column an existing index leads with (None: an expression, or no such index)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+            "WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace",
+            [name],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _rebuild_if_unscoped(model: type[models.Model], index: MetadataIndex) -> bool:
+    """Rebuilds a recorded PostgreSQL index that does not lead with its scope column (built by
+    an older version, unique across tenants) or that is missing; False when it is current.
+    The scoped index is built concurrently under a temporary name while the old one still
+    serves, then the old one is dropped and the new one takes its name. Runs under
+    ``_building`` of the entity."""
+    if isinstance(metadata_store.store(), metadata_store.MongoMetadataStore):
+        return False
+    scope = scope_of(index.entity_name)
+    if _existing(index.index_name) and _leading_column(index.index_name) == scope:
+        return False
+    # "~" never occurs in index_name(): the temporary name cannot be another key's index.
+    temporary = f"{index.index_name[:55]}~rebuild"
+    found = _existing(temporary)
+    if found is not None:  # left by an interrupted rebuild: this service's own name
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(temporary)}")
+    _build_in_postgres(
+        model, temporary, index.metadata_key, unique=index.unique, sparse=index.sparse, scope=scope
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(index.index_name)}")
+        cursor.execute(f"ALTER INDEX {_quote(temporary)} RENAME TO {_quote(index.index_name)}")
+    return True
+
+
+def rebuild_unscoped() -> list[str]:
+    """Rebuilds every recorded index that does not lead with its scope column (see the module
+    docstring); the names of those rebuilt. Run once after upgrading from a version whose
+    indexes were not scoped."""
+    done = []
+    for index in MetadataIndex.objects.order_by("entity_name", "metadata_key"):
+        with _building(index.entity_name):
+            if _rebuild_if_unscoped(check_entity(index.entity_name), index):
+                done.append(index.index_name)
+    return done
+
+
 def _build_in_postgres(
-    model: type[models.Model], name: str, key: str, *, unique: bool, sparse: bool
+    model: type[models.Model], name: str, key: str, *, unique: bool, sparse: bool, scope: str
 ) -> None:
     table = model._meta.db_table
     literal = key  # checked by check_key: letters, digits and '_' only
     where = "deleted_at IS NULL" + (f" AND metadata ? '{literal}'" if sparse else "")
     sql = (
         f"CREATE {'UNIQUE ' if unique else ''}INDEX CONCURRENTLY {_quote(name)} "
-        f"ON {_quote(table)} ((metadata ->> '{literal}')) WHERE {where}"
+        f"ON {_quote(table)} ({_quote(scope)}, (metadata ->> '{literal}')) WHERE {where}"
     )
     if connection.in_atomic_block:  # CONCURRENTLY cannot run inside a transaction
         raise RuntimeError("index_create must run outside a database transaction")

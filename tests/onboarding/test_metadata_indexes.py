@@ -314,3 +314,154 @@ def test_an_index_of_the_name_that_is_not_recorded_is_not_dropped(api: Api) -> N
     assert _valid(name) is True
     assert "((metadata ->> 'x'::text))" in _indexes("onboarding_segment")[name]
     assert not MetadataIndex.objects.exists()
+
+
+# --- scope: a unique index holds a value once per ledger, not once per table (F10) ----------
+
+
+def _tenant(api: Api) -> dict[str, Any]:
+    org = api.create_organization()
+    led = api.create_ledger(org["id"])
+    api.create_asset(led, code="USD")
+    return led
+
+
+def _account(api: Api, led: dict[str, Any], alias: str, value: str) -> Any:
+    return api.post(
+        ledger_path(led, "/accounts"),
+        {"assetCode": "USD", "type": "deposit", "alias": alias, "metadata": {"customerId": value}},
+    )
+
+
+def test_a_unique_index_is_unique_within_a_ledger_only(api: Api) -> None:
+    """Another tenant's ``customerId`` is no 409 0498 (it would tell who holds which value);
+    within one ledger the value is still unique."""
+    api.ok(api.post(f"{ROOT}/entities/account", {"metadataKey": "customerId", "unique": True}), 201)
+    first, second = _tenant(api), _tenant(api)
+    api.ok(_account(api, first, "@a", "C1"), 201)
+    api.ok(_account(api, second, "@b", "C1"), 201)
+    assert_error(_account(api, first, "@c", "C1"), 409, "0498")
+    # A second ledger of the first organization is a scope of its own too.
+    third = api.create_ledger(first["organizationId"])
+    api.create_asset(third, code="USD")
+    api.ok(_account(api, third, "@d", "C1"), 201)
+    definition = _indexes("onboarding_account")[index_name("account", "customerId")]
+    assert "(ledger_id, ((metadata ->> 'customerId'::text)))" in definition, definition
+
+
+def test_ledgers_are_scoped_by_organization_and_organizations_by_parent(api: Api) -> None:
+    for entity in ("ledger", "organization"):
+        api.ok(api.post(f"{ROOT}/entities/{entity}", {"metadataKey": "ref", "unique": True}), 201)
+    one, two = api.create_organization(), api.create_organization()
+    ledgers = f"/organizations/{one['id']}/ledgers"
+    api.ok(api.post(ledgers, {"name": "l1", "metadata": {"ref": "R"}}), 201)
+    api.ok(
+        api.post(f"/organizations/{two['id']}/ledgers", {"name": "l1", "metadata": {"ref": "R"}}),
+        201,
+    )
+    assert_error(api.post(ledgers, {"name": "l2", "metadata": {"ref": "R"}}), 409, "0498")
+    # Root organizations (no parent) never clash; two children of one parent do.
+    api.create_organization(metadata={"ref": "R"})
+    api.create_organization(metadata={"ref": "R"})
+    child = {"legalName": "Child", "legalDocument": "1", "parentOrganizationId": one["id"]}
+    api.ok(api.post("/organizations", {**child, "metadata": {"ref": "R"}}), 201)
+    assert_error(api.post("/organizations", {**child, "metadata": {"ref": "R"}}), 409, "0498")
+
+
+def _old_index(entity: str, table: str, key: str, *, unique: bool) -> str:
+    """An index as an older version built it (the key expression alone), and its record."""
+    name = index_name(entity, key)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'CREATE {"UNIQUE " if unique else ""}INDEX "{name}" ON {table} '
+            f"((metadata ->> '{key}')) WHERE deleted_at IS NULL AND metadata ? '{key}'"
+        )
+    MetadataIndex.objects.create(
+        entity_name=entity, metadata_key=key, index_name=name, unique=unique, sparse=True
+    )
+    return name
+
+
+def test_an_index_with_the_old_definition_is_rebuilt_when_posted_again(api: Api) -> None:
+    name = _old_index("account", "onboarding_account", "customerId", unique=True)
+    first, second = _tenant(api), _tenant(api)
+    api.ok(_account(api, first, "@a", "C1"), 201)
+    assert_error(_account(api, second, "@b", "C1"), 409, "0498")  # the old, table-wide index
+    body = api.ok(
+        api.post(f"{ROOT}/entities/account", {"metadataKey": "customerId", "unique": True}), 201
+    )
+    assert body["unique"] is True
+    assert _valid(name) is True
+    indexes = _indexes("onboarding_account")
+    assert list(indexes) == [name]  # the temporary name is gone
+    assert "(ledger_id, ((metadata ->> 'customerId'::text)))" in indexes[name]
+    api.ok(_account(api, second, "@b", "C1"), 201)
+    assert_error(_account(api, first, "@c", "C1"), 409, "0498")
+    # Current now: a third POST is the usual 409 0132.
+    assert_error(
+        api.post(f"{ROOT}/entities/account", {"metadataKey": "customerId", "unique": True}),
+        409,
+        "0132",
+    )
+
+
+def test_rebuild_unscoped_rebuilds_every_old_index_once(api: Api) -> None:
+    from onboarding.metadata_indexes import rebuild_unscoped
+
+    old = [
+        _old_index("segment", "onboarding_segment", "region", unique=False),
+        _old_index("ledger", "onboarding_ledger", "ref", unique=True),
+    ]
+    assert sorted(rebuild_unscoped()) == sorted(old)
+    assert (
+        "(organization_id, ((metadata ->> 'ref'::text)))" in _indexes("onboarding_ledger")[old[1]]
+    )
+    assert rebuild_unscoped() == []
+
+
+def test_concurrent_builds_of_different_keys_never_pass_the_limit(api: Api) -> None:
+    """Two builds of two new keys of an entity at 19 indexes: both passed the count before the
+    count was taken under the entity's lock, and the entity ended with 21. Now the second is
+    409 0132 while the first builds."""
+    from django.db import connections
+
+    for n in range(19):
+        api.ok(api.post(f"{ROOT}/entities/segment", {"metadataKey": f"k{n}"}), 201)
+    blocker = connections.create_connection("default")
+    blocker.set_autocommit(False)
+    with blocker.cursor() as cursor:
+        cursor.execute("LOCK TABLE onboarding_segment IN SHARE MODE")
+    outcomes: list[Any] = []
+
+    def build(key: str) -> None:
+        try:
+            outcomes.append(index_create(entity_name="segment", key=key, unique=False, sparse=True))
+        except Exception as exc:
+            outcomes.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=build, args=(k,)) for k in ("x1", "x2")]
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE 'CREATE INDEX CONCURRENTLY%%'"
+                )
+                (waiting,) = cursor.fetchone()
+            if waiting + len(outcomes) >= 2:
+                break
+            time.sleep(0.05)
+    finally:
+        blocker.rollback()
+        blocker.close()
+        for thread in threads:
+            thread.join(60)
+    assert MetadataIndex.objects.filter(entity_name="segment").count() == 20, outcomes
+    assert len(_indexes("onboarding_segment")) == 20
+    refused = [o for o in outcomes if isinstance(o, LedgerError)]
+    assert [(r.code, r.status) for r in refused] == [("0132", 409)], outcomes
