@@ -18,7 +18,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from midaz.api.validation import F, Schema, check_digits, check_text, validate_metadata
-from midaz.exceptions import ValidationFailed
+from midaz.exceptions import BusinessRuleViolation, ValidationFailed
 from transactions.spec import DEFAULT_BALANCE_KEY, Entry, Rate, Share, TransactionSpec
 
 ENTITY = "Transaction"
@@ -270,6 +270,14 @@ def _text(value: str | None, path: str, limit: int) -> None:
 
 def _entry_limits(entry: Entry, path: str, limits: ColumnLimits) -> None:
     _text(entry.account_alias, f"{path}.accountAlias", limits.alias)
+    if "#" in entry.account_alias:
+        # No account alias has one (Midaz's alias characters), and the apply step finds a
+        # balance by "alias#key": "@a#x" with key "y" would reach @a's balance "x#y".
+        raise BusinessRuleViolation(
+            f"No balance found for {entry.account_alias} ({entry.balance_key}).",
+            code="0019",
+            entity_type=ENTITY,
+        )
     _text(entry.balance_key, f"{path}.balanceKey", limits.balance_key)
     _text(entry.amount_asset, f"{path}.amount.asset", limits.asset)
     _text(entry.description, f"{path}.description", limits.description)
