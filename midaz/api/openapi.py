@@ -3,6 +3,7 @@ drf-spectacular post-processing hook, and the shared error and list shapes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
@@ -122,7 +123,7 @@ def add_components(
         if path.startswith("/v1/"):
             for method, operation in operations.items():
                 if isinstance(operation, dict) and method != "parameters":
-                    _add_common_errors(path, operation)
+                    _add_common_errors(path, method, operation)
     return result
 
 
@@ -132,31 +133,41 @@ _COMMON_ERRORS = {
     403: "The API key does not cover this organization, or is read-only (0043); AUTH_ENABLED",
     404: "Not found: the organization, ledger or entity of the path",
     413: "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE (0143)",
+    415: "The body is not sent as Content-Type: application/json in UTF-8 (0047)",
     429: "Too many requests from this client (0499, when RATE_LIMIT is set)",
 }
+# A write only (JsonWritesOnlyMiddleware): a browser says it comes from another site.
+_CROSS_SITE = "a browser request from another site cannot write (0043)"
+# The writes whose body is ignored, so its type is never checked.
+_NO_BODY_PATH = re.compile(r"/(commit|cancel|revert)$")
 
 
-def _add_common_errors(path: str, operation: dict[str, Any]) -> None:
+def _add_common_errors(path: str, method: str, operation: dict[str, Any]) -> None:
     """The Midaz error answers that any operation can give, whatever its view documents: a
     path parameter that is not a UUID is 400 0065 and an unknown one 404, an oversized body
-    413 0143 (Django's body limit, before the view), a rate-limited client 429 0499."""
+    413 0143 (Django's body limit, before the view), a rate-limited client 429 0499; a JSON
+    body sent as another type 415 0047 and a browser's cross-site write 403 0043 (both from
+    JsonWritesOnlyMiddleware, before the view)."""
     responses = operation.setdefault("responses", {})
-    statuses = [429]
+    descriptions = {429: _COMMON_ERRORS[429]}
+    write = method.lower() in {"post", "put", "patch", "delete"}
     if any(operation.get("security") or []):  # [{}] is "no key needed"
-        statuses += [401, 403]
+        descriptions[401] = _COMMON_ERRORS[401]
+        descriptions[403] = _COMMON_ERRORS[403] + (f"; or {_CROSS_SITE}" if write else "")
+    elif write:
+        descriptions[403] = _CROSS_SITE[0].upper() + _CROSS_SITE[1:]
     if "{" in path or operation.get("requestBody") or operation.get("parameters"):
-        statuses.append(400)
+        descriptions[400] = _COMMON_ERRORS[400]
     if "{" in path:
-        statuses.append(404)
+        descriptions[404] = _COMMON_ERRORS[404]
     if operation.get("requestBody"):
-        statuses.append(413)
-    for status in statuses:
+        descriptions[413] = _COMMON_ERRORS[413]
+    if method.lower() in {"post", "put", "patch"} and not _NO_BODY_PATH.search(path):
+        descriptions[415] = _COMMON_ERRORS[415]
+    for status, description in sorted(descriptions.items()):
         responses.setdefault(
             str(status),
-            {
-                "description": _COMMON_ERRORS[status],
-                "content": {"application/json": {"schema": ref("Error")}},
-            },
+            {"description": description, "content": {"application/json": {"schema": ref("Error")}}},
         )
 
 
