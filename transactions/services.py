@@ -6,13 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import router, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from midaz.exceptions import BusinessRuleViolation
 from onboarding import services as onboarding
 from onboarding.models import Account, Asset, Ledger
-from transactions.models import Balance
+from transactions.models import Balance, QueuedPosting
 
 
 def balance_open(*, account: Account, key: str = Balance.DEFAULT_KEY, **flags: Any) -> Balance:
@@ -98,7 +99,11 @@ def asset_delete(*, asset: Asset) -> None:
     """Soft-deletes an asset with its external account(s) and their balances. Raises 0012 while
     any balance of the asset in the ledger holds or owes anything (its external account's
     included: what it shows came into or left the ledger, and deleting would erase that): the
-    balances are locked, so a posting cannot move them between the check and the delete."""
+    balances are locked, so a posting cannot move them between the check and the delete.
+    Raises 0012 too while an asynchronous posting of the ledger that names the asset (as its
+    own asset or a converted leg's) is queued and not applied: it was accepted, and applying
+    it after the delete would find the external account gone. (One accepted while this runs is
+    not seen: the accept step takes no lock that this could wait for.)"""
     held = (
         Balance.objects.filter(ledger_id=asset.ledger_id, asset_code=asset.code)
         .order_by("pk")
@@ -109,6 +114,17 @@ def asset_delete(*, asset: Asset) -> None:
         raise BusinessRuleViolation(
             "The asset cannot be deleted: a balance in it, its external account's included, "
             "still holds an amount.",
+            code="0012",
+            entity_type="Asset",
+        )
+    # On the primary (this is a write's transaction): the queue entry is written there.
+    queued = QueuedPosting.objects.using(router.db_for_write(QueuedPosting)).filter(
+        Q(tx__asset_code=asset.code) | Q(legs__contains=[{"asset": asset.code}]),
+        ledger_id=asset.ledger_id,
+    )
+    if queued.exists():
+        raise BusinessRuleViolation(
+            "The asset cannot be deleted: an asynchronous transaction in it is still queued.",
             code="0012",
             entity_type="Asset",
         )
