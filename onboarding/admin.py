@@ -35,6 +35,13 @@ class LedgerAdmin(ConsoleAdmin):
     list_select_related = ("organization",)
     raw_id_fields = ("organization",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A ledger never changes organization: postings check the pair against a per-process
+        # map (ledger_settings.organization_of) that is never invalidated, and every row of
+        # the ledger carries its organization_id.
+        fixed = ("organization",)
+        return (*super().get_readonly_fields(request, obj), *(fixed if obj else ()))
+
     @admin.display(description="browse")
     def browse(self, obj: Ledger) -> str:
         return link(changelist_url(Account, ledger__id__exact=obj.id), "accounts") + link(
@@ -46,6 +53,11 @@ class LedgerScopedAdmin(ConsoleAdmin):
     list_select_related = ("ledger",)
     raw_id_fields = ["organization", "ledger"]
     list_filter: Any = (LedgerFilter, "status")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A row of a ledger stays in its ledger (and organization) once created.
+        fixed = ("organization", "ledger")
+        return (*super().get_readonly_fields(request, obj), *(fixed if obj else ()))
 
 
 @admin.register(Asset)
@@ -120,7 +132,7 @@ class AccountAdmin(LedgerScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # What postings, balances and the alias directory rely on never changes here.
-        fixed = ("organization", "ledger", "alias", "asset_code", "type", "parent_account")
+        fixed = ("alias", "asset_code", "type", "parent_account")  # organization, ledger: above
         return (*super().get_readonly_fields(request, obj), *(fixed if obj else ()))
 
     export_fields = (
