@@ -24,6 +24,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+
+from midaz.api.validation import amount_digits
 from midaz.db_router import PRIMARY
 from midaz.exceptions import BusinessRuleViolation, ValidationFailed, not_found
 from transactions.models import AssetRate
@@ -88,6 +91,33 @@ def _stored_rate(ledger_id: Any, pair: tuple[str, str], now: datetime) -> tuple[
     return stored.value, str(stored.external_id)
 
 
+def _converted(amount: Decimal, rate: Decimal) -> Decimal:
+    """``amount * rate``, exact, within the digit limit of amounts (MAX_AMOUNT_DIGITS): a
+    balance credited more digits than any posting can carry could never be emptied. Zeros
+    the product only gains as decimal places are dropped before the limit is applied. Raises
+    0125 when it cannot be computed exactly or has too many digits."""
+    try:
+        product = EXACT.multiply(amount, rate)
+        limit = settings.MAX_AMOUNT_DIGITS
+        if amount_digits(product) > limit:
+            trimmed = product.normalize(EXACT)
+            if trimmed.as_tuple().exponent > 0:  # type: ignore[operator]
+                trimmed = trimmed.quantize(Decimal(1), context=EXACT)
+            product = trimmed
+    except decimal.DecimalException:
+        raise BusinessRuleViolation(
+            "The converted amount cannot be computed exactly.", code="0125", entity_type=ENTITY
+        ) from None
+    if amount_digits(product) > limit:
+        raise BusinessRuleViolation(
+            f"The converted amount {amount} x {rate} has more than {limit} digits, the limit "
+            "of amounts.",
+            code="0125",
+            entity_type=ENTITY,
+        )
+    return product
+
+
 def conversions(
     ledger_id: Any, spec: TransactionSpec, resolution: Resolution, now: datetime
 ) -> dict[tuple[bool, int], Conversion]:
@@ -122,12 +152,7 @@ def conversions(
                 stored[pair] = _stored_rate(ledger_id, pair, now)
             value, stored_id = stored[pair]
             external_id = external_id or stored_id
-        try:
-            amount = EXACT.multiply(leg.amount, value)
-        except decimal.DecimalException:
-            raise BusinessRuleViolation(
-                "The converted amount cannot be computed exactly.", code="0125", entity_type=ENTITY
-            ) from None
+        amount = _converted(leg.amount, value)
         found[(leg.is_source, leg.index)] = Conversion(
             from_asset=spec.asset,
             asset=rate.to_asset,

@@ -4,8 +4,10 @@ assets, upserted by ``PUT``. The effective rate is ``rate / 10^scale``, kept exa
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 from uuid_utils.compat import uuid7
@@ -32,11 +34,29 @@ def _non_zero(value: Any, path: str) -> None:
         )
 
 
-def _not_negative(value: Any, path: str) -> None:
-    if value is not None and value < 0:
-        raise ValidationFailed(
-            f"{path} must not be negative.", code="0047", entity_type=ENTITY, fields={path: value}
-        )
+# The bounds of the integer inputs: their columns (rate a bigint, ttl an integer) and, for
+# scale, the digit limit of amounts: rate / 10^scale has max(digits of rate, scale) digits, so a
+# scale of at most MAX_AMOUNT_DIGITS keeps a stored rate within what an inline rate may be.
+RATE_BOUNDS = (-(2**63), 2**63 - 1)
+TTL_BOUNDS = (0, 2**31 - 1)
+
+
+def _scale_bounds() -> tuple[int, int]:
+    return (0, settings.MAX_AMOUNT_DIGITS)
+
+
+def _within(bounds: Callable[[], tuple[int, int]]) -> Callable[[Any, str], None]:
+    def check(value: Any, path: str) -> None:
+        low, high = bounds()
+        if value is not None and not low <= value <= high:
+            raise ValidationFailed(
+                f"{path} must be between {low} and {high}.",
+                code="0047",
+                entity_type=ENTITY,
+                fields={path: f"{path} must be between {low} and {high}"},
+            )
+
+    return check
 
 
 RATE_PUT = Schema(
@@ -44,15 +64,36 @@ RATE_PUT = Schema(
     {
         "from": F("string", required=True, max_length=100, checks=(_asset_code,)),
         "to": F("string", required=True, max_length=100, checks=(_asset_code,)),
-        "rate": F("int", required=True, checks=(_non_zero,), description="non-zero integer"),
-        "scale": F("int", checks=(_not_negative,), description="rate = rate / 10^scale"),
+        "rate": F(
+            "int",
+            required=True,
+            checks=(_within(lambda: RATE_BOUNDS), _non_zero),
+            description="non-zero integer (64-bit)",
+        ),
+        "scale": F(
+            "int",
+            checks=(_within(_scale_bounds),),
+            description="rate = rate / 10^scale; 0 to MAX_AMOUNT_DIGITS (64)",
+        ),
         "source": F("string", max_length=256),
-        "ttl": F("int", checks=(_not_negative,), description="seconds"),
+        "ttl": F(
+            "int", checks=(_within(lambda: TTL_BOUNDS),), description="seconds, 0 to 2147483647"
+        ),
         "externalId": F("uuid"),
         "metadata": F("metadata"),
     },
     entity_type=ENTITY,
 )
+
+
+def rate_put_openapi() -> dict[str, Any]:
+    """The request schema of ``PUT .../asset-rates``, with the bounds of its integers."""
+    spec = RATE_PUT.openapi()
+    bounds = {"rate": RATE_BOUNDS, "scale": _scale_bounds(), "ttl": TTL_BOUNDS}
+    for name, (low, high) in bounds.items():
+        spec["properties"][name] |= {"minimum": low, "maximum": high}
+    return spec
+
 
 ASSET_RATE = component(
     "AssetRate",

@@ -25,7 +25,7 @@ class AssetRatePut(LedgerAPIView):
         operation_id="put_asset_rate",
         summary="Create or replace the rate of a pair of assets",
         tags=TAGS,
-        request={"application/json": rates.RATE_PUT.openapi()},
+        request={"application/json": rates.rate_put_openapi()},
         responses={201: rates.ASSET_RATE, **_ERRORS},
     )
     def put(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
