@@ -25,9 +25,14 @@ of the row: an orphan document for a new entity (no read reaches it: reads start
 rows), or the new metadata on the unchanged row for an update; and a reader may see an update's
 metadata a moment before its row commits.
 
-On this backend, as in Midaz, a unique metadata index covers every document of the collection
-(soft-deleted entities included), and a filter cannot name a key with ``.`` or a leading ``$``
-(MongoDB reads those as paths and operators: 0082).
+Each document also carries ``scope_id``: the ledger of the entity (the organization of a ledger,
+the parent organization of an organization; ``onboarding.metadata_indexes.SCOPES``), read from
+the entity's row when the document is written. A metadata index on this backend leads with it,
+as on PostgreSQL: a unique index holds a value once per scope, so a tenant's write never learns
+(by a 409) what another tenant's documents hold; within a scope it covers every document
+(soft-deleted entities included). Midaz's documents have no such field and its unique indexes
+span the collection. A filter cannot name a key with ``.`` or a leading ``$`` (MongoDB reads
+those as paths and operators: 0082).
 """
 
 from __future__ import annotations
@@ -273,6 +278,23 @@ class MongoMetadataStore(MetadataStore):
         self._lock = threading.Lock()
 
     @staticmethod
+    def scopes(model: type[Model], ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+        """The ``scope_id`` of each entity, read from its row on the primary (the rows are
+        written before their documents, in the same database transaction)."""
+        entity = _entity_of(model)
+        keys = list(ids)
+        if entity is None or not keys:
+            return {}
+        from onboarding.metadata_indexes import scope_of
+
+        rows = (
+            model._base_manager.using(router.db_for_write(model))
+            .filter(pk__in=keys)
+            .values_list("pk", scope_of(entity))
+        )
+        return {pk: None if scope is None else str(scope) for pk, scope in rows}
+
+    @staticmethod
     def collection_name(model: type[Model]) -> str:
         return model._meta.object_name.lower()  # type: ignore[union-attr]
 
@@ -291,6 +313,7 @@ class MongoMetadataStore(MetadataStore):
         otherwise count every such entity as one more missing (null) value."""
         now = datetime.now(UTC)
         coll = self.collection(model)
+        scopes = self.scopes(model, [k for k, v in items.items() if v])
         for entity_id, metadata in items.items():
             if not metadata:
                 coll.delete_one({"entity_id": str(entity_id)})
@@ -300,6 +323,7 @@ class MongoMetadataStore(MetadataStore):
                 {
                     "$set": {
                         "entity_name": model._meta.object_name,
+                        "scope_id": scopes.get(entity_id),
                         "metadata": _to_bson(dict(metadata)),
                         "updated_at": now,
                     },
@@ -314,11 +338,13 @@ class MongoMetadataStore(MetadataStore):
         if not items:
             return
         now = datetime.now(UTC)
+        scopes = self.scopes(model, items)
         self.collection(model).insert_many(
             [
                 {
                     "entity_id": str(entity_id),
                     "entity_name": model._meta.object_name,
+                    "scope_id": scopes.get(entity_id),
                     "metadata": _to_bson(dict(metadata)),
                     "created_at": now,
                     "updated_at": now,
@@ -377,9 +403,41 @@ class MongoMetadataStore(MetadataStore):
         return f"metadata.{key}_1"
 
     def create_index(self, model: type[Model], key: str, *, unique: bool, sparse: bool) -> None:
+        """``(scope_id, metadata.<key>)`` under Midaz's name for an index on the key. Sparse is
+        a partial filter on the key (``sparse`` of a compound index would keep every document:
+        each has a ``scope_id``). Documents written before ``scope_id`` existed get it first."""
+        self.fill_scopes(model)
+        options: dict[str, Any] = {}
+        if sparse:
+            options["partialFilterExpression"] = {f"metadata.{key}": {"$exists": True}}
         self.collection(model).create_index(
-            [(f"metadata.{key}", 1)], name=self.index_name(key), unique=unique, sparse=sparse
+            [("scope_id", 1), (f"metadata.{key}", 1)],
+            name=self.index_name(key),
+            unique=unique,
+            **options,
         )
+
+    def fill_scopes(self, model: type[Model]) -> int:
+        """Sets ``scope_id`` on the documents that have none (written by an older version);
+        how many."""
+        coll = self.collection(model)
+        missing = [
+            uuid.UUID(d["entity_id"])
+            for d in coll.find({"scope_id": {"$exists": False}}, {"_id": 0, "entity_id": 1})
+        ]
+        scopes = self.scopes(model, missing)
+        for entity_id in missing:
+            coll.update_one(
+                {"entity_id": str(entity_id)}, {"$set": {"scope_id": scopes.get(entity_id)}}
+            )
+        return len(missing)
+
+    def index_is_scoped(self, model: type[Model], key: str) -> bool | None:
+        """Whether the index on the key leads with ``scope_id``; None when there is none."""
+        found = self.collection(model).index_information().get(self.index_name(key))
+        if found is None:
+            return None
+        return bool(found.get("key")) and found["key"][0][0] == "scope_id"
 
     def drop_index(self, model: type[Model], key: str) -> None:
         """An index that is not there (recorded while the backend was PostgreSQL) is done."""

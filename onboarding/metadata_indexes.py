@@ -23,8 +23,10 @@ rebuild_unscoped; rebuild_unscoped()"``) once after the upgrade. A rebuild build
 index under a temporary name while the old one serves, then drops the old one and gives the
 new one its name.
 
-With ``METADATA_BACKEND=mongodb`` a unique index is still collection-wide, as in Midaz (the
-documents carry no ledger to scope it by): there, prefer non-unique indexes.
+With ``METADATA_BACKEND=mongodb`` the index is ``(scope_id, metadata.<key>)``: every document
+carries its entity's scope (``midaz.metadata.MongoMetadataStore``; documents written before get
+it when an index is built). An index built before, on ``metadata.<key>`` alone, is rebuilt the
+same two ways; MongoDB cannot rename an index, so the old one is dropped before the new build.
 """
 
 from __future__ import annotations
@@ -220,8 +222,17 @@ def _rebuild_if_unscoped(model: type[models.Model], index: MetadataIndex) -> boo
     The scoped index is built concurrently under a temporary name while the old one still
     serves, then the old one is dropped and the new one takes its name. Runs under
     ``_building`` of the entity."""
-    if isinstance(metadata_store.store(), metadata_store.MongoMetadataStore):
-        return False
+    store = metadata_store.store()
+    if isinstance(store, metadata_store.MongoMetadataStore):
+        if store.index_is_scoped(model, index.metadata_key):
+            return False
+        # MongoDB cannot rename an index: the old one goes first, then the scoped one is built
+        # (without blocking writes); a unique value is unchecked for the length of the build.
+        store.drop_index(model, index.metadata_key)
+        _build_in_mongodb(
+            store, model, index.metadata_key, unique=index.unique, sparse=index.sparse
+        )
+        return True
     scope = scope_of(index.entity_name)
     if _existing(index.index_name) and _leading_column(index.index_name) == scope:
         return False

@@ -23,7 +23,6 @@ from django.test import Client
 
 from onboarding import services as onboarding_services
 from tests.helpers import Api, ledger_path
-from tests.metadata_backends import use_store  # noqa: F401 - the fixture
 from tests.transactions.book import Book
 from transactions import balances, routes
 from transactions.api import transactions as tx_views

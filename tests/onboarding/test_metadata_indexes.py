@@ -14,6 +14,7 @@ from django.db import connection
 
 from midaz.api.query import ListQuery, filter_common
 from midaz.exceptions import LedgerError
+from midaz.metadata import MongoMetadataStore
 from onboarding.metadata_indexes import ENTITIES, index_create, index_name
 from onboarding.models import MetadataIndex
 from tests.helpers import Api, assert_error, ledger_path
@@ -465,3 +466,35 @@ def test_concurrent_builds_of_different_keys_never_pass_the_limit(api: Api) -> N
     assert len(_indexes("onboarding_segment")) == 20
     refused = [o for o in outcomes if isinstance(o, LedgerError)]
     assert [(r.code, r.status) for r in refused] == [("0132", 409)], outcomes
+
+
+@pytest.mark.parametrize("use_store", ["mongomock"], indirect=True)
+def test_a_unique_mongodb_index_is_unique_within_a_ledger_only(
+    api: Api, use_store: MongoMetadataStore
+) -> None:
+    from onboarding.models import Account
+
+    first, second = _tenant(api), _tenant(api)
+    api.ok(_account(api, first, "@a", "C1"), 201)
+    # A document written before documents carried their scope, and an index of that time.
+    coll = use_store.collection(Account)
+    coll.update_many({}, {"$unset": {"scope_id": ""}})
+    coll.create_index([("metadata.customerId", 1)], name="metadata.customerId_1", unique=True)
+    MetadataIndex.objects.create(
+        entity_name="account",
+        metadata_key="customerId",
+        index_name=index_name("account", "customerId"),
+        unique=True,
+        sparse=True,
+    )
+    assert_error(_account(api, second, "@b", "C1"), 409, "0498")  # the old, collection-wide
+    api.ok(api.post(f"{ROOT}/entities/account", {"metadataKey": "customerId", "unique": True}), 201)
+    assert use_store.index_is_scoped(Account, "customerId") is True
+    assert coll.count_documents({"scope_id": first["id"]}) == 1  # filled in
+    api.ok(_account(api, second, "@b", "C1"), 201)
+    assert_error(_account(api, first, "@c", "C1"), 409, "0498")
+    assert_error(
+        api.post(f"{ROOT}/entities/account", {"metadataKey": "customerId", "unique": True}),
+        409,
+        "0132",
+    )
