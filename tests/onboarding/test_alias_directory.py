@@ -24,7 +24,9 @@ def test_a_found_alias_is_served_from_valkey(
             "@alice": "deposit"
         }
     entry = caches["default"].get(alias_directory._key(ledger["id"], "@alice"))
-    assert entry == {"account": account["id"], "type": "deposit"}
+    # With the alias's generation (alias_directory.forget), which its creation set.
+    generation = caches["default"].get(alias_directory._generation_key(ledger["id"], "@alice"))
+    assert entry == {"account": account["id"], "type": "deposit", "gen": generation}
     with django_assert_num_queries(0):
         assert alias_directory.account_types(ledger["id"], ["@alice"]) == {"@alice": "deposit"}
     # An alias not found is not cached: an account made a moment later is seen at once.
