@@ -237,10 +237,17 @@ def balance_delete(*, ledger: Ledger, balance_id: uuid.UUID) -> None:
     """Soft-deletes a balance that holds nothing.
 
     Locks the balance row, so no posting can move money into it between the check and the
-    delete. Raises 0007 (missing), 0169 (internal balance), 0093 (non-zero available or
-    on hold, or overdraft in use: deleting it would erase the debt).
+    delete. Raises 0007 (missing), 0074 (a balance of an external account: the asset could
+    never move again, and it cannot be re-created, 0124), 0169 (internal balance), 0093
+    (non-zero available or on hold, or overdraft in use: deleting it would erase the debt).
     """
     balance = _locked(ledger, balance_id)
+    if balance.account_type == "external":
+        raise BusinessRuleViolation(
+            "The balance of an external account cannot be deleted.",
+            code="0074",
+            entity_type=ENTITY,
+        )
     if is_internal(balance):
         raise BusinessRuleViolation(
             "An internal balance cannot be deleted.", code="0169", entity_type=ENTITY
