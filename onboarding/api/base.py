@@ -84,6 +84,14 @@ def ledger_or_404(organization_id: str, ledger_id: str) -> Ledger:
         raise
 
 
+def ledger_for_write(organization_id: str, ledger_id: str) -> Ledger:
+    """``ledger_or_404`` for a write: the request is pinned to the primary first, so that what
+    the write decides on (the ledger is alive, its settings, the row it changes) is never read
+    on a replica that may lag."""
+    context.pin_to_primary()
+    return ledger_or_404(organization_id, ledger_id)
+
+
 class ResourceView(LedgerAPIView):
     resource: ClassVar[Resource]
 

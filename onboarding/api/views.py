@@ -24,6 +24,7 @@ from onboarding.api.base import (
     Resource,
     Scope,
     documented,
+    ledger_for_write,
     ledger_or_404,
 )
 from onboarding.models import AccountType, Ledger, Organization, Portfolio, Segment
@@ -211,7 +212,7 @@ class LedgerSettingsView(LedgerAPIView):
         responses={200: _SETTINGS, 400: ERROR, 404: ERROR},
     )
     def patch(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
-        ledger = ledger_or_404(organization_id, ledger_id)
+        ledger = ledger_for_write(organization_id, ledger_id)
         return json_response(
             services.ledger_settings_update(ledger=ledger, patch=read_json(request))
         )

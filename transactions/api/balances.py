@@ -21,7 +21,7 @@ from midaz.api.render import json_response, no_content
 from midaz.api.validation import F, Schema
 from midaz.api.views import LedgerAPIView, parse_body, path_uuid
 from midaz.exceptions import ValidationFailed, not_found
-from onboarding.api.base import ledger_or_404
+from onboarding.api.base import ledger_for_write, ledger_or_404
 from transactions import balances as services
 from transactions import selectors
 from transactions.models import Balance
@@ -231,7 +231,7 @@ class BalanceItem(LedgerAPIView):
     def patch(
         self, request: Request, organization_id: str, ledger_id: str, balance_id: str
     ) -> HttpResponse:
-        ledger = ledger_or_404(organization_id, ledger_id)
+        ledger = ledger_for_write(organization_id, ledger_id)
         pk = path_uuid(balance_id, "balance_id")
         data = parse_body(request, BALANCE_UPDATE)
         return json_response(
@@ -247,7 +247,7 @@ class BalanceItem(LedgerAPIView):
     def delete(
         self, request: Request, organization_id: str, ledger_id: str, balance_id: str
     ) -> HttpResponse:
-        ledger = ledger_or_404(organization_id, ledger_id)
+        ledger = ledger_for_write(organization_id, ledger_id)
         services.balance_delete(ledger=ledger, balance_id=path_uuid(balance_id, "balance_id"))
         return no_content()
 
@@ -299,7 +299,7 @@ class AccountBalanceCollection(LedgerAPIView):
     def post(
         self, request: Request, organization_id: str, ledger_id: str, account_id: str
     ) -> HttpResponse:
-        ledger = ledger_or_404(organization_id, ledger_id)
+        ledger = ledger_for_write(organization_id, ledger_id)
         pk = path_uuid(account_id, "account_id")
         data = parse_body(request, BALANCE_CREATE)
         account = selectors.account_get(ledger, pk)

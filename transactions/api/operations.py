@@ -13,7 +13,7 @@ from midaz.api.query import ListQuery, bad_query, cursor_page, filter_common, pa
 from midaz.api.render import json_response
 from midaz.api.views import LedgerAPIView, parse_body, path_uuid
 from midaz.exceptions import not_found
-from onboarding.api.base import ledger_or_404
+from onboarding.api.base import ledger_for_write, ledger_or_404
 from transactions import balances as services
 from transactions import schemas, selectors
 from transactions.models import Operation
@@ -108,7 +108,7 @@ class TransactionOperationItem(LedgerAPIView):
         transaction_id: str,
         operation_id: str,
     ) -> HttpResponse:
-        ledger = ledger_or_404(organization_id, ledger_id)
+        ledger = ledger_for_write(organization_id, ledger_id)
         tx_id = path_uuid(transaction_id, "transaction_id")
         op_id = path_uuid(operation_id, "operation_id")
         data = parse_body(request, schemas.OPERATION_UPDATE)

@@ -12,7 +12,7 @@ from midaz.api.query import cursor_page, filter_common, parse_list_query
 from midaz.api.render import json_response
 from midaz.api.views import LedgerAPIView, parse_body, path_uuid
 from midaz.exceptions import not_found
-from onboarding.api.base import ledger_or_404
+from onboarding.api.base import ledger_for_write, ledger_or_404
 from onboarding.schemas import check_asset_code
 from transactions import rates
 
@@ -29,7 +29,7 @@ class AssetRatePut(LedgerAPIView):
         responses={201: rates.ASSET_RATE, **_ERRORS},
     )
     def put(self, request: Request, organization_id: str, ledger_id: str) -> HttpResponse:
-        ledger = ledger_or_404(organization_id, ledger_id)
+        ledger = ledger_for_write(organization_id, ledger_id)
         data = parse_body(request, rates.RATE_PUT)
         return json_response(rates.rate_out(rates.rate_put(ledger=ledger, data=data)), status=201)
 

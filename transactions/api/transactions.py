@@ -27,7 +27,7 @@ from midaz.api.validation import F, Schema, json_type_name
 from midaz.api.views import LedgerAPIView, parse_body, path_uuid, read_json_exact
 from midaz.exceptions import LedgerError, ValidationFailed, not_found
 from midaz.lookup import get_or_404
-from onboarding.api.base import ledger_or_404
+from onboarding.api.base import ledger_for_write, ledger_or_404
 from onboarding.models import Ledger
 from onboarding.services import merge_metadata
 from transactions import bulk, posting, schemas, selectors
@@ -266,7 +266,7 @@ class BulkCreate(LedgerAPIView):
         )
 
     def _post(self, request: Request, organization_id: str, ledger_id: str) -> bulk.BulkResult:
-        ledger = ledger_or_404(organization_id, ledger_id)
+        ledger = ledger_for_write(organization_id, ledger_id)
         envelope = _BULK_ENVELOPE.validate(read_json_exact(request))
         raw_items = envelope["transactions"]
         for index, item in enumerate(raw_items):
