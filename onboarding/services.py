@@ -63,17 +63,20 @@ _Row = TypeVar("_Row", bound=Any)
 
 
 def lock_for_update(entity: _Row) -> _Row:
-    """Re-reads ``entity`` in place from its row locked ``FOR UPDATE`` on the primary, with the
-    metadata the store holds now. An update calls it first, inside its database transaction:
-    a concurrent update of the same row then waits for this one's commit and merges its
-    metadata patch into what this one wrote, instead of writing back a map read before it
-    (which loses the other's keys). The metadata store is written before the row's commit,
-    so the waiter reads the new metadata from either backend."""
+    """Re-reads ``entity`` in place from its row locked ``FOR NO KEY UPDATE`` on the primary,
+    with the metadata the store holds now. An update calls it first, inside its database
+    transaction: a concurrent update of the same row then waits for this one's commit and
+    merges its metadata patch into what this one wrote, instead of writing back a map read
+    before it (which loses the other's keys). The metadata store is written before the row's
+    commit, so the waiter reads the new metadata from either backend. ``NO KEY``: the key never
+    changes, and rows that reference this one (a child organization's foreign key check, a
+    new account of the ledger) take ``FOR KEY SHARE``, which this lock does not block; a full
+    ``FOR UPDATE`` would, and two crossed parent swaps would deadlock."""
     if not connection.in_atomic_block:
         raise RuntimeError("lock_for_update must run inside the update's transaction")
     model = type(entity)
     db = router.db_for_write(model)
-    entity.refresh_from_db(using=db, from_queryset=model.all_objects.select_for_update())
+    entity.refresh_from_db(using=db, from_queryset=model.all_objects.select_for_update(no_key=True))
     return entity
 
 

@@ -443,7 +443,7 @@ class TransactionItem(LedgerAPIView):
         # concurrent PATCH waits, then merges into this one's keys instead of over them.
         with db_transaction.atomic():
             tx = get_or_404(
-                _transactions(ledger.id).select_for_update(of=("self",)),
+                _transactions(ledger.id).select_for_update(of=("self",), no_key=True),
                 code="0007",
                 entity_type="Transaction",
                 pk=_transaction_id(transaction_id),
