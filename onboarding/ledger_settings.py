@@ -213,21 +213,23 @@ def _as_uuid(value: Any) -> uuid.UUID:
 
 def organization_of(ledger_id: Any) -> uuid.UUID | None:
     """The id of the organization that owns the ledger, deleted or not; None when no such
-    ledger was ever created."""
+    ledger was ever created, or when its organization is deleted (deleting an organization
+    deletes its ledgers, which ``midaz_post`` refuses; a ledger left alive under an
+    organization deleted before that rule is refused here, and never remembered)."""
     ledger_id = _as_uuid(ledger_id)
     owner = _owners.get(ledger_id)
     if owner is None:
         found = (
             Ledger.all_objects.using(PRIMARY)
             .filter(pk=ledger_id)
-            .values_list("organization_id", flat=True)
+            .values_list("organization_id", "organization__deleted_at")
             .first()
         )
-        if found is None:
+        if found is None or found[1] is not None:
             return None
         if len(_owners) >= MAX_OWNERS:
             _owners.clear()
-        owner = _owners[ledger_id] = _as_uuid(found)
+        owner = _owners[ledger_id] = _as_uuid(found[0])
     return owner
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.db import connections, transaction
 
 from midaz.exceptions import NotFound
-from onboarding import services
+from onboarding import ledger_settings, services
 from onboarding.models import Ledger, Organization
 from tests.helpers import Api, assert_error, ledger_path
 from tests.transactions.book import Book
@@ -53,6 +53,10 @@ def test_a_ledger_under_a_deleted_organization_never_posts(api: Api, book: Book)
     Organization.objects.filter(pk=org).update(deleted_at="2026-01-01T00:00:00Z")
     assert_error(api.get(book.path("/accounts")), 404, "0038")
     assert_error(api.get(book.path("/balances")), 404, "0038")
+    ledger_settings._owners.clear()  # as in a process started since
+    before = Balance.objects.get(ledger_id=book.ledger["id"], alias="@bob").available
+    assert_error(book.transfer("@alice", "@bob", "1"), 404, "0038")
+    assert Balance.objects.get(ledger_id=book.ledger["id"], alias="@bob").available == before
 
 
 @pytest.mark.django_db(transaction=True)
