@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
@@ -72,6 +73,54 @@ def wait_for_replica(timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the streaming replica did not catch up in time")
         time.sleep(0.02)
+
+
+@pytest.fixture
+def drop_made_indexes() -> Iterator[None]:
+    """Metadata indexes are DDL, which outlives a test's data: drop every one a test made."""
+    yield
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE "
+            "'mdx\\_%%'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+
+
+def pause_replay() -> None:
+    """Stop the replica from applying WAL, so that it lags behind the primary on purpose. It
+    first catches up, so the pause never falls inside the replay of a lock that an earlier
+    test's table flush took (reads of that table would wait for the resume)."""
+    wait_for_replica()
+    with connections["replica"].cursor() as cur:
+        cur.execute("SELECT pg_wal_replay_pause()")
+
+
+def resume_replay() -> None:
+    """Resume the replica's replay and wait until it runs again and has caught up."""
+    with connections["replica"].cursor() as cur:
+        cur.execute("SELECT pg_wal_replay_resume()")
+        deadline = time.monotonic() + 10
+        while True:
+            cur.execute("SELECT pg_get_wal_replay_pause_state()")
+            row = cur.fetchone()
+            if row is not None and row[0] == "not paused":
+                break
+            assert time.monotonic() < deadline, "the replica did not resume replay"
+            time.sleep(0.02)
+    wait_for_replica()
+
+
+@contextmanager
+def replica_lagging() -> Iterator[None]:
+    """The replica's replay paused for the block (tests that use it also use ``real_replica``);
+    resumed afterwards, pass or fail. A test may pause again inside (``pause_replay``)."""
+    pause_replay()
+    try:
+        yield
+    finally:
+        resume_replay()
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -170,19 +170,6 @@ def test_every_answer_is_documented(
             case.call_and_validate(base_url="https://localhost", checks=CHECKS)
         finally:
             transaction.set_rollback(True)
-
-
-@pytest.fixture
-def drop_made_indexes() -> Iterator[None]:
-    """DDL outlives a transactional test's data: drop every metadata index it made."""
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE "
-            "'mdx\\_%%'"
-        )
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
 
 
 # Metadata indexes are built and dropped CONCURRENTLY, which PostgreSQL refuses inside a

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from django.db import connection
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -45,19 +43,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, databases=["default", "replica"]),
     pytest.mark.timeout(SECONDS + 600),
 ]
-
-
-@pytest.fixture
-def drop_made_indexes() -> Iterator[None]:
-    """The metadata-index operations build real indexes: drop them afterwards."""
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE "
-            "'mdx\\_%%'"
-        )
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
 
 
 def _server_env() -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from midaz import context
 from midaz.db_router import PRIMARY, REPLICA, read_alias
 from onboarding.models import Organization
-from tests.conftest import wait_for_replica
+from tests.conftest import replica_lagging, wait_for_replica
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
@@ -26,23 +25,8 @@ def replay_paused(real_replica: None) -> Iterator[None]:
     The replica first catches up, so the pause never falls inside the replay of a lock the
     earlier tests' table flushes took (reads of that table would wait for the resume), and
     the fixture ends only once replay is running again and caught up."""
-    wait_for_replica()
-    with connections[REPLICA].cursor() as cur:
-        cur.execute("SELECT pg_wal_replay_pause()")
-    try:
+    with replica_lagging():
         yield
-    finally:
-        with connections[REPLICA].cursor() as cur:
-            cur.execute("SELECT pg_wal_replay_resume()")
-            deadline = time.monotonic() + 10
-            while True:
-                cur.execute("SELECT pg_get_wal_replay_pause_state()")
-                row = cur.fetchone()
-                if row is not None and row[0] == "not paused":
-                    break
-                assert time.monotonic() < deadline, "the replica did not resume replay"
-                time.sleep(0.02)
-        wait_for_replica()
 
 
 def test_plain_reads_go_to_the_replica_and_writes_to_the_primary(real_replica: None) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -38,16 +37,8 @@ def _indexes(table: str) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def _drop_made_indexes() -> Iterator[None]:
-    """DDL outlives the test's data: drop every index a test made."""
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE "
-            "'mdx\\_%%'"
-        )
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+def _drop_made_indexes(drop_made_indexes: None) -> None:
+    """DDL outlives the test's data: every index a test made is dropped (tests/conftest.py)."""
 
 
 def _listed(api: Api, **params: str) -> list[dict[str, Any]]:

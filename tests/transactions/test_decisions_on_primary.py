@@ -6,7 +6,6 @@ Valkey), a settings change is seen by every process within the local TTL."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,7 @@ from django.db import connections
 
 from midaz.db_router import REPLICA
 from onboarding import ledger_settings
-from tests.conftest import wait_for_replica
+from tests.conftest import pause_replay, replica_lagging, wait_for_replica
 from tests.helpers import Api, assert_error, ledger_path
 from tests.transactions.book import Book, amt, send
 
@@ -27,27 +26,8 @@ pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 @pytest.fixture
 def lagging(real_replica: None) -> Iterator[None]:
     """Yields with the replica's replay paused (once it has caught up); resumes it after."""
-
-    def pause() -> None:
-        wait_for_replica()
-        with connections[REPLICA].cursor() as cur:
-            cur.execute("SELECT pg_wal_replay_pause()")
-
-    pause()
-    try:
+    with replica_lagging():
         yield
-    finally:
-        with connections[REPLICA].cursor() as cur:
-            cur.execute("SELECT pg_wal_replay_resume()")
-            deadline = time.monotonic() + 10
-            while True:
-                cur.execute("SELECT pg_get_wal_replay_pause_state()")
-                row = cur.fetchone()
-                if row is not None and row[0] == "not paused":
-                    break
-                assert time.monotonic() < deadline, "the replica did not resume replay"
-                time.sleep(0.02)
-        wait_for_replica()
 
 
 @pytest.fixture
@@ -66,9 +46,7 @@ def book(real_replica: None, api: Api) -> Book:
 
 def _lag(book: Book) -> None:
     """Pauses replay (after the replica caught up with ``book``'s setup)."""
-    wait_for_replica()
-    with connections[REPLICA].cursor() as cur:
-        cur.execute("SELECT pg_wal_replay_pause()")
+    pause_replay()
 
 
 def test_a_replay_reads_its_transaction_on_the_primary(book: Book, lagging: None) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,15 +25,8 @@ INDEXES = "/settings/metadata-indexes"
 
 
 @pytest.fixture(autouse=True)
-def _drop_made_indexes() -> Iterator[None]:
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE "
-            "'mdx\\_%%'"
-        )
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+def _drop_made_indexes(drop_made_indexes: None) -> None:
+    """DDL outlives the test's data: every index a test made is dropped (tests/conftest.py)."""
 
 
 def _post_invoices(book: Book, invoices: list[str]) -> None:

@@ -7,42 +7,21 @@ change what the deleted ledger held."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 from django.db import connections
 
 from midaz.db_router import REPLICA
-from tests.conftest import wait_for_replica
+from tests.conftest import replica_lagging
 from tests.helpers import Api, assert_error, ledger_path
 from tests.transactions.book import Book, amt, send
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
 
-@contextmanager
-def lagging() -> Iterator[None]:
-    """Yields with the replica's replay paused (once it has caught up); resumes it after."""
-    wait_for_replica()
-    with connections[REPLICA].cursor() as cur:
-        cur.execute("SELECT pg_wal_replay_pause()")
-    try:
-        yield
-    finally:
-        with connections[REPLICA].cursor() as cur:
-            cur.execute("SELECT pg_wal_replay_resume()")
-            deadline = time.monotonic() + 10
-            while True:
-                cur.execute("SELECT pg_get_wal_replay_pause_state()")
-                row = cur.fetchone()
-                if row is not None and row[0] == "not paused":
-                    break
-                assert time.monotonic() < deadline, "the replica did not resume replay"
-                time.sleep(0.02)
-        wait_for_replica()
+lagging = replica_lagging
 
 
 @dataclass
