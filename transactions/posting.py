@@ -647,19 +647,30 @@ def _replayed_answer(replay: dict[str, Any]) -> dict[str, Any]:
     return transaction_out(tx, operations, status=shown)
 
 
-# SQLSTATE of NOWAIT finding the row locked (psycopg.errors.LockNotAvailable).
+# SQLSTATE of a lock wait that ran past lock_timeout (psycopg.errors.LockNotAvailable).
 _LOCK_NOT_AVAILABLE = "55P03"
+# How long a commit or cancel waits for its transaction's row (a metadata PATCH holds it for a
+# few milliseconds) before answering 0486.
+SETTLE_LOCK_TIMEOUT_MS = 2000
 
 
 def _locked_pending(ledger: Ledger, transaction_id: uuid.UUID) -> Transaction:
-    """Locks the transaction row without waiting: a concurrent commit or cancel holds it
-    (0486). Raises 0007 (missing) and 0099 (not pending); any other database error as it is
-    (it is not a busy transaction, and saying so would hide it)."""
+    """Locks the transaction row, waiting at most ``SETTLE_LOCK_TIMEOUT_MS`` for it: a metadata
+    PATCH holds the row for the few milliseconds of its write and only delays the settlement; a
+    concurrent commit or cancel either finishes within the wait (then the row is no longer
+    pending: 0099) or still holds it (0486). Raises 0007 (missing) and 0099 (not pending); any
+    other database error as it is (it is not a busy transaction, and saying so would hide it).
+    The wait applies to this one statement: the previous lock_timeout is put back after it (a
+    failure rolls the enclosing atomic block back, and the setting with it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+            [f"{max(1, int(SETTLE_LOCK_TIMEOUT_MS))}ms"],
+        )
+        row = cursor.fetchone()
     try:
         tx = (
-            Transaction.objects.select_for_update(nowait=True)
-            .filter(ledger=ledger, pk=transaction_id)
-            .first()
+            Transaction.objects.select_for_update().filter(ledger=ledger, pk=transaction_id).first()
         )
     except DatabaseError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
@@ -669,6 +680,8 @@ def _locked_pending(ledger: Ledger, transaction_id: uuid.UUID) -> Transaction:
             code="0486",
             entity_type="Transaction",
         ) from exc
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [row[0] if row else "0"])
     if tx is None:
         raise not_found("0007", "Transaction", "The transaction was not found.")
     if tx.status != Transaction.Status.PENDING:

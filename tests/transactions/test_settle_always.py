@@ -10,6 +10,8 @@ error is not disguised as one.
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -17,10 +19,12 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 
 from tests.helpers import Api, assert_error, ledger_path
 from tests.transactions.book import Book, amt, send
 from tests.transactions.test_route_postings import Routes, rubric
+from transactions import posting
 from transactions.models import Balance, Transaction
 
 D = Decimal
@@ -202,8 +206,9 @@ def _other_connection() -> psycopg.Connection[Any]:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_hold_locked_by_another_settle_is_0486(
-    api: Api, ledger: dict[str, Any], usd: Any
+    api: Api, ledger: dict[str, Any], usd: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(posting, "SETTLE_LOCK_TIMEOUT_MS", 200)  # the wait, shortened
     book = Book(api, ledger)
     book.account("@alice")
     book.account("@bob")
@@ -218,6 +223,82 @@ def test_a_hold_locked_by_another_settle_is_0486(
         other.rollback()
     book.ok(book.action(held["id"], "commit"))
     assert book.balance("@bob")[0] == D(4)
+
+
+_LOCK_ROW = {
+    mode: f"SELECT id FROM transactions_transaction WHERE id = %s FOR {mode}"  # noqa: S608
+    for mode in ("NO KEY UPDATE", "UPDATE")
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("verb", ["commit", "cancel"])
+@pytest.mark.parametrize("mode", list(_LOCK_ROW))
+def test_a_short_lock_on_the_hold_delays_the_settle_instead_of_failing_it(
+    api: Api, ledger: dict[str, Any], usd: Any, verb: str, mode: str
+) -> None:
+    """A metadata PATCH holds the row FOR NO KEY UPDATE for its read-merge-write: a commit or
+    cancel that arrives meanwhile waits for it (201), it is not 0486."""
+    book = Book(api, ledger)
+    book.account("@alice")
+    book.account("@bob")
+    book.fund("@alice", "10")
+    held = book.ok(book.transfer("@alice", "@bob", "4", pending=True))
+    with _other_connection() as other:
+        other.execute(_LOCK_ROW[mode], [held["id"]])
+        release = threading.Timer(0.3, other.rollback)
+        release.start()
+        started = time.monotonic()
+        answer = book.action(held["id"], verb)
+        waited = time.monotonic() - started
+        release.join()
+    assert answer.status_code == 201, answer.content
+    assert waited >= 0.25  # it did wait for the lock
+    expected = "APPROVED" if verb == "commit" else "CANCELED"
+    assert Transaction.objects.get(pk=held["id"]).status == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_settle_waiting_out_another_settle_is_0099(
+    api: Api, ledger: dict[str, Any], usd: Any
+) -> None:
+    """A cancel that waits for a concurrent commit to finish finds the hold settled: 0099
+    (not 0486, and not a second settlement)."""
+    book = Book(api, ledger)
+    book.account("@alice")
+    book.account("@bob")
+    book.fund("@alice", "10")
+    held = book.ok(book.transfer("@alice", "@bob", "4", pending=True))
+    answers: dict[str, Any] = {}
+
+    def commit() -> None:
+        answers["commit"] = Api(Client()).post(book.path(f"/transactions/{held['id']}/commit"))
+        connection.close()
+
+    with _other_connection() as other:
+        other.execute(_LOCK_ROW["UPDATE"], [held["id"]])
+        first = threading.Thread(target=commit)
+        first.start()
+        time.sleep(0.3)  # the commit is queued on the row lock first
+        threading.Timer(0.3, other.rollback).start()
+        cancel = book.action(held["id"], "cancel")
+        first.join()
+    assert answers["commit"].status_code == 201, answers["commit"].content
+    assert_error(cancel, 409, "0099")
+    assert Transaction.objects.get(pk=held["id"]).status == "APPROVED"
+
+
+@pytest.mark.django_db
+def test_the_settle_lock_timeout_does_not_outlive_the_lock(book_with_hold: Any) -> None:
+    """The bounded wait is for the row lock only: the rest of the request (and, in a test, the
+    enclosing transaction) keeps the lock_timeout it had."""
+    book, held = book_with_hold
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '7s'")
+    book.ok(book.action(held["id"], "commit"))
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "7s"
 
 
 @pytest.mark.django_db
