@@ -109,9 +109,10 @@ class RequestContextLogFilter(logging.Filter):
 # preflight) only with a body of text/plain, application/x-www-form-urlencoded or
 # multipart/form-data, or with no Content-Type at all. With API keys off nothing else stops
 # such a request, so the JSON API takes a body only as application/json; and a write that a
-# browser marks as coming from another site is refused whatever it carries: by Sec-Fetch-Site,
-# or, for a browser that does not send it, by an Origin that is neither the request's own host
-# nor one of CSRF_TRUSTED_ORIGINS. A client other than a browser sends no Origin.
+# browser marks as coming from another site is refused whatever it carries: by Sec-Fetch-Site
+# (unless its Origin is one of CSRF_TRUSTED_ORIGINS), or, for a browser that does not send
+# it, by an Origin that is neither the request's own host nor one of CSRF_TRUSTED_ORIGINS. A
+# client other than a browser sends no Origin.
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _BODY_WRITES = frozenset({"POST", "PUT", "PATCH"})
 # Routes that read no body (the body is ignored, so its type does not matter) and the one that
@@ -141,34 +142,38 @@ def _netloc(scheme: str, netloc: str) -> str:
     return host if _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
 
 
-def _foreign_origin(request: HttpRequest) -> bool:
-    """True when the request carries an Origin (a browser's) that is neither the host it was
-    sent to nor a trusted origin. ``Origin: null`` (a sandboxed frame, a file, a redirect across
-    sites) is foreign."""
+_ABSENT, _OWN, _TRUSTED, _FOREIGN = "absent", "own", "trusted", "foreign"
+
+
+def _origin_kind(request: HttpRequest) -> str:
+    """What the request's Origin (a browser's) is: absent (not a browser), the host it was sent
+    to (own), one of CSRF_TRUSTED_ORIGINS, wildcards included (trusted), or anything else
+    (foreign). ``Origin: null`` (a sandboxed frame, a file, a redirect across sites) is
+    foreign."""
     origin = request.headers.get("Origin")
     if origin is None:
-        return False
+        return _ABSENT
     origin = origin.strip().lower()
     scheme, sep, netloc = origin.partition("://")
     if not sep or not netloc or "/" in netloc:
-        return True
+        return _FOREIGN
     netloc = _netloc(scheme, netloc)
     try:
         own = request.get_host()  # X-Forwarded-Host when USE_X_FORWARDED_HOST
     except Exception:  # DisallowedHost: CommonMiddleware has answered 400 before this
-        return True
+        return _FOREIGN
     if netloc == _netloc(scheme, own):
-        return False
+        return _OWN
     for trusted in settings.CSRF_TRUSTED_ORIGINS:
         t_scheme, _, t_netloc = trusted.strip().lower().partition("://")
         if t_scheme != scheme:
             continue
         t_netloc = _netloc(t_scheme, t_netloc)
         if t_netloc == netloc:
-            return False
+            return _TRUSTED
         if t_netloc.startswith("*.") and netloc.endswith(t_netloc[1:]):
-            return False
-    return True
+            return _TRUSTED
+    return _FOREIGN
 
 
 def _has_body(request: HttpRequest) -> bool:
@@ -188,10 +193,17 @@ def write_refusal(request: HttpRequest, view_func: Callable[..., Any]) -> Any:
         return None
     if getattr(view_func, "view_class", None) is None:
         return None
-    # A browser's own Sec-Fetch-Site is believed (a page cannot set it); Origin is compared only
-    # when it is absent, so a proxy that rewrites Host does not refuse same-origin pages.
+    # A browser's own Sec-Fetch-Site is believed (a page cannot set it), so a proxy that
+    # rewrites Host does not refuse same-origin pages. A page of another site may write only
+    # from an origin the operator trusts (CSRF_TRUSTED_ORIGINS): every current browser names
+    # such a console same-site or cross-site. Without Sec-Fetch-Site (an older browser) the
+    # Origin must be the host itself or a trusted one.
     site = request.headers.get("Sec-Fetch-Site", "").strip().lower()
-    if site in _FOREIGN_SITES or (not site and _foreign_origin(request)):
+    if site in _FOREIGN_SITES:
+        refused = _origin_kind(request) != _TRUSTED
+    else:
+        refused = not site and _origin_kind(request) == _FOREIGN
+    if refused:
         return LedgerError(
             "A browser request from another site cannot write to the ledger.", code="0043"
         )

@@ -115,6 +115,24 @@ def test_bodyless_actions_ignore_the_type_but_not_the_site(book: Book) -> None:
     assert committed.status_code == 201, committed.content
 
 
+def test_a_trusted_console_may_act_on_a_hold_from_another_site(book: Book, settings: Any) -> None:
+    settings.CSRF_TRUSTED_ORIGINS = ["https://console.example"]
+    held = book.ok(book.transfer("@alice", "@bob", "10", pending=True))
+    base = "/v1" + book.path(f"/transactions/{held['id']}")
+    client = book.api.client
+    for origin in ("https://evil.example", "null"):
+        refused = client.post(
+            f"{base}/commit", headers={"Sec-Fetch-Site": "cross-site", "Origin": origin}
+        )
+        assert_error(refused, 403, "0043")
+    assert book.balance("@bob")[0] == 0
+    committed = client.post(
+        f"{base}/commit",
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://console.example"},
+    )
+    assert committed.status_code == 201, committed.content
+
+
 def test_a_cross_site_json_write_is_refused(api: Api) -> None:
     before = Organization.all_objects.count()
     response = api.client.post(

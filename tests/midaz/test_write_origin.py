@@ -76,19 +76,24 @@ def test_no_origin_is_a_client_not_a_browser(book: Book) -> None:
     assert _upload(book).status_code == 201
 
 
-@override_settings(CSRF_TRUSTED_ORIGINS=["https://console.example", "https://*.ops.example"])
-@pytest.mark.parametrize(
-    ("origin", "taken"),
-    [
-        ("https://console.example", True),
-        ("https://console.example:443", True),
-        ("https://a.ops.example", True),
-        ("http://console.example", False),  # another scheme
-        ("https://console.example.evil", False),
-        ("https://evilops.example", False),
-        ("https://ops.example.evil", False),
-    ],
-)
+TRUSTED = ["https://console.example", "https://*.ops.example"]
+ORIGINS = [
+    ("https://console.example", True),
+    ("https://console.example:443", True),
+    ("https://a.ops.example", True),
+    ("HTTPS://A.B.Ops.Example", True),
+    ("http://console.example", False),  # another scheme
+    ("https://console.example:8443", False),  # another port
+    ("https://console.example.evil", False),
+    ("https://evilops.example", False),
+    ("https://ops.example.evil", False),
+    ("https://ops.example", False),  # the wildcard names subdomains only
+    ("null", False),
+]
+
+
+@override_settings(CSRF_TRUSTED_ORIGINS=TRUSTED)
+@pytest.mark.parametrize(("origin", "taken"), ORIGINS)
 def test_trusted_origins_may_write(api: Api, origin: str, taken: bool) -> None:
     before = Organization.all_objects.count()
     response = api.client.post(
@@ -96,6 +101,28 @@ def test_trusted_origins_may_write(api: Api, origin: str, taken: bool) -> None:
         orjson.dumps(ORG),
         content_type="application/json",
         headers={"Origin": origin},
+    )
+    if taken:
+        assert response.status_code == 201, response.content
+    else:
+        assert_error(response, 403, "0043")
+        assert Organization.all_objects.count() == before
+
+
+@override_settings(CSRF_TRUSTED_ORIGINS=TRUSTED)
+@pytest.mark.parametrize("site", ["same-site", "cross-site"])
+@pytest.mark.parametrize(("origin", "taken"), ORIGINS)
+def test_trusted_origins_may_write_from_a_browser_that_sends_sec_fetch_site(
+    api: Api, origin: str, taken: bool, site: str
+) -> None:
+    """Every current browser names the operator's console (another origin) same-site or
+    cross-site: its trusted Origin lets it write; any other Origin stays refused."""
+    before = Organization.all_objects.count()
+    response = api.client.post(
+        "/v1/organizations",
+        orjson.dumps(ORG),
+        content_type="application/json",
+        headers={"Origin": origin, "Sec-Fetch-Site": site},
     )
     if taken:
         assert response.status_code == 201, response.content
@@ -122,6 +149,17 @@ def test_the_browsers_sec_fetch_site_is_believed_over_origin(book: Book) -> None
     assert response.status_code == 201, response.content
     refused = _upload(book, Origin="http://testserver", **{"Sec-Fetch-Site": "cross-site"})
     assert_error(refused, 403, "0043")
+
+
+@override_settings(CSRF_TRUSTED_ORIGINS=TRUSTED)
+@pytest.mark.parametrize("site", ["same-site", "cross-site"])
+def test_a_foreign_site_without_a_trusted_origin_stays_refused(book: Book, site: str) -> None:
+    before = book.snapshot()
+    for headers in ({}, {"Origin": "https://evil.example"}, {"Origin": "http://testserver"}):
+        assert_error(_upload(book, **headers, **{"Sec-Fetch-Site": site}), 403, "0043")
+    assert book.snapshot() == before
+    taken = _upload(book, Origin="https://console.example", **{"Sec-Fetch-Site": site})
+    assert taken.status_code == 201, taken.content
 
 
 def test_reads_with_a_foreign_origin_are_untouched(api: Api) -> None:
