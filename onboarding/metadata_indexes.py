@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.apps import apps
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, connection, models, router, transaction
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 from midaz import metadata as metadata_store
 from midaz.exceptions import Conflict, LedgerError, ValidationFailed, not_found
@@ -63,6 +65,11 @@ MAX_PER_ENTITY = 20
 # entity lives in a ledger.
 SCOPES = {"organization": "parent_organization_id", "ledger": "organization_id"}
 _KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
+# unique_keys(): the keys of every unique index, by entity, and until when (time.monotonic())
+# this process trusts them. An index made or dropped here forgets them at once; one made or
+# dropped by another process is seen within UNIQUE_KEYS_TTL seconds.
+UNIQUE_KEYS_TTL = 5.0
+_unique: tuple[float, dict[str, frozenset[str]]] | None = None
 
 
 def check_entity(entity_name: str) -> type[models.Model]:
@@ -87,6 +94,38 @@ def check_key(key: Any, field: str = "metadataKey") -> str:
             fields={field: key},
         )
     return key
+
+
+def unique_keys(entity_name: str) -> frozenset[str]:
+    """The metadata keys that a unique index of the entity covers. The rows that settle or
+    reverse others (a commit's or cancel's operations, a reversal and its operations) leave
+    them out of the metadata they copy, or they would collide with the rows they settle or
+    reverse (409 0498) and the hold or posting could never be undone. One query per process
+    every ``UNIQUE_KEYS_TTL`` seconds at most, none per posting."""
+    global _unique
+    now = time.monotonic()
+    cached = _unique
+    if cached is None or cached[0] <= now:
+        by_entity: dict[str, set[str]] = {}
+        recorded = MetadataIndex.objects.using(router.db_for_write(MetadataIndex))
+        for entity, key in recorded.filter(unique=True).values_list("entity_name", "metadata_key"):
+            by_entity.setdefault(entity, set()).add(key)
+        cached = (now + UNIQUE_KEYS_TTL, {e: frozenset(k) for e, k in by_entity.items()})
+        _unique = cached
+    return cached[1].get(entity_name, frozenset())
+
+
+def forget_unique_keys(**_: Any) -> None:
+    """Makes the next ``unique_keys`` read the recorded indexes again: after an index is made
+    or dropped here, a record written or deleted through the ORM, or the tables flushed (a
+    flush ends with ``post_migrate``)."""
+    global _unique
+    _unique = None
+
+
+post_save.connect(forget_unique_keys, sender=MetadataIndex, dispatch_uid="mdx-unique-keys-save")
+post_delete.connect(forget_unique_keys, sender=MetadataIndex, dispatch_uid="mdx-unique-keys-delete")
+post_migrate.connect(forget_unique_keys, dispatch_uid="mdx-unique-keys-migrate")
 
 
 def index_name(entity_name: str, key: str) -> str:
@@ -194,13 +233,15 @@ def _create(
             model, name, key, unique=unique, sparse=sparse, scope=scope_of(entity_name)
         )
     with transaction.atomic():
-        return MetadataIndex.objects.create(
+        created = MetadataIndex.objects.create(
             entity_name=entity_name,
             metadata_key=key,
             index_name=name,
             unique=unique,
             sparse=sparse,
         )
+    forget_unique_keys()
+    return created
 
 
 def _leading_column(name: str) -> str | None:
@@ -370,3 +411,4 @@ def index_drop(*, entity_name: str, key: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(index.index_name)}")
     index.delete()
+    forget_unique_keys()

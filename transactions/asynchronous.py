@@ -95,6 +95,8 @@ _HARD_CLASSES = ("22", "23", "P0")
 # The Midaz code a posting declined for a hard database error carries (status_description):
 # 0125 when a CHECK refused one of its values (an amount out of range), 0047 otherwise.
 _CHECK_VIOLATION = "23514"
+# A unique violation of a metadata index (mdx_...) is 0498, as for a synchronous posting.
+_UNIQUE_VIOLATION = "23505"
 
 
 def _hard_error(exc: BaseException) -> dict[str, str] | None:
@@ -107,6 +109,15 @@ def _hard_error(exc: BaseException) -> dict[str, str] | None:
     if not isinstance(cause, psycopg.Error) or not sqlstate.startswith(_HARD_CLASSES):
         return None
     diag = getattr(cause, "diag", None)
+    if sqlstate == _UNIQUE_VIOLATION and (getattr(diag, "constraint_name", None) or "").startswith(
+        "mdx_"
+    ):
+        # A value a unique metadata index already holds: the code the same posting gets when
+        # sent synchronously, without the internal index's name.
+        return {
+            "code": "0498",
+            "detail": "A unique metadata index already holds a value of this posting's metadata.",
+        }
     detail = getattr(diag, "message_primary", None) or str(cause)
     code = "0125" if sqlstate == _CHECK_VIOLATION else "0047"
     return {"code": code, "detail": f"The posting cannot be stored: {detail}"}

@@ -12,6 +12,11 @@ written. So:
 * not ``atomic``: each item is posted or refused on its own, with no savepoint per item, and
   the answer lists every item's transaction or error.
 
+A unique metadata index that one item's metadata collides with (a value another item, or a
+stored row, holds) fails the single statement that inserts every item's rows: the items are
+then applied again one by one, each in a savepoint, and only the colliding one is refused
+(409 0498; the whole request, naming it, when ``atomic``).
+
 Everything commits once: a bulk pays one WAL flush, not one per transaction. Idempotency
 applies per item (its ``idempotencyKey`` or the hash of its body, as for a single post) and
 to the whole request (``X-Idempotency`` or the hash of the whole body): a repeated request
@@ -33,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -104,6 +110,53 @@ def _call_bulk(ledger_id: Any, payload: list[dict[str, Any]], atomic: bool) -> l
         _BULK_SQL, [ledger_id, orjson.dumps(payload, default=str).decode(), atomic]
     )
     return result
+
+
+def _metadata_clash(exc: BaseException) -> bool:
+    """A unique violation (SQLSTATE 23505) of a metadata index (``mdx_...``,
+    onboarding.metadata_indexes): a value of one item's metadata that another item of the bulk,
+    or a stored row, already holds."""
+    diag = getattr(exc, "diag", None)
+    name = getattr(diag, "constraint_name", None) or ""
+    return getattr(exc, "sqlstate", None) == "23505" and name.startswith("mdx_")
+
+
+_CLASH = {
+    "code": "0498",
+    "detail": "A unique metadata index already holds a value of this posting's metadata.",
+}
+
+
+def _apply(
+    ledger_id: Any, payload: list[dict[str, Any]], indexes: list[int], atomic: bool
+) -> list[Any]:
+    """The items in one call of ``midaz_post_bulk``, in a savepoint. The call inserts every
+    item's rows in one statement, so one item whose metadata collides with a unique metadata
+    index fails it whole: then the items are applied again one by one, each in its own
+    savepoint, and the colliding one answers 0498 (an atomic bulk: the first one is the
+    request's refusal, naming it) while the others are posted."""
+    if not payload:
+        return []
+    try:
+        with transaction.atomic():
+            return _call_bulk(ledger_id, payload, atomic)
+    except psycopg.Error as exc:
+        if not _metadata_clash(exc):
+            raise
+    results: list[Any] = []
+    for index, item in zip(indexes, payload, strict=True):
+        try:
+            with transaction.atomic():
+                results += _call_bulk(ledger_id, [item], atomic)
+        except psycopg.Error as exc:
+            if not _metadata_clash(exc):
+                raise
+            if atomic:
+                raise _refused(
+                    index, Conflict(_CLASH["detail"], code="0498", entity_type="Transaction")
+                ) from exc
+            results.append({"error": dict(_CLASH)})
+    return results
 
 
 def _stored(ledger: Ledger, idempotency: Idempotency) -> BulkResult | None:
@@ -189,18 +242,11 @@ def bulk_post(
             )
             for _, p in prepared
         ]
-        results = (
-            _call_bulk(
-                ledger.id,
-                [
-                    {"tx": s.row, "legs": s.legs, "opts": p.opts}
-                    for s, (_, p) in zip(sent, prepared, strict=True)
-                ],
-                atomic,
-            )
-            if prepared
-            else []
-        )
+        payload = [
+            {"tx": s.row, "legs": s.legs, "opts": p.opts}
+            for s, (_, p) in zip(sent, prepared, strict=True)
+        ]
+        results = _apply(ledger.id, payload, [index for index, _ in prepared], atomic)
         for n, ((index, item_prepared), result) in enumerate(zip(prepared, results, strict=False)):
             if "error" in result or "replay" in result:
                 sent[n].discard()

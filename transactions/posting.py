@@ -33,7 +33,7 @@ from midaz.exceptions import (
     ValidationFailed,
     not_found,
 )
-from onboarding import ledger_settings
+from onboarding import ledger_settings, metadata_indexes
 from onboarding.models import Ledger
 from transactions import asynchronous, posting_metadata, route_check
 from transactions.conversion import (
@@ -739,6 +739,12 @@ def _settle(ledger: Ledger, transaction_id: uuid.UUID, *, commit: bool) -> dict[
             tx.status = Transaction.Status.CANCELED
         if not commit:
             _give_back_overdraft(tx, legs)
+        # The hold's own operations hold its entries' values of a unique operation metadata
+        # index: the settlement's operations leave those keys out (or it could never happen).
+        unique = metadata_indexes.unique_keys("operation")
+        if unique:
+            for row in legs:
+                row["metadata"] = _without(row["metadata"], unique)
         _pin_balances(legs, _held_balances(tx))
         tx.status_description = tx.status
         now = timezone.now()
@@ -823,6 +829,11 @@ def transaction_cancel(*, ledger: Ledger, transaction_id: uuid.UUID) -> dict[str
     return _settle(ledger, transaction_id, commit=False)
 
 
+def _without(metadata: dict[str, Any] | None, keys: frozenset[str]) -> dict[str, Any]:
+    """A copy of the metadata without the keys (those of a unique metadata index)."""
+    return {k: v for k, v in (metadata or {}).items() if k not in keys}
+
+
 def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingResult:
     """Posts the reversal of an APPROVED transaction: credits become sources, debits
     destinations. Locks the original row; raises 0007, 0087, 0088, 0099, 0089 and whatever
@@ -850,6 +861,10 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
             route_check.check_revert(original.operations.values_list("route_id", flat=True))
         sources: list[Entry] = []
         destinations: list[Entry] = []
+        # The original holds its values of the unique metadata indexes: the reversal and its
+        # operations leave those keys out of what they copy (or it could never be posted).
+        unique_tx = metadata_indexes.unique_keys("transaction")
+        unique_op = metadata_indexes.unique_keys("operation")
         operations = list(original.operations.order_by("created_at", "id"))
         # An overdraft companion folds back into exactly the leg it completed (the operation
         # it names), so the reversal moves the leg's whole amount on the leg's own balance and
@@ -874,7 +889,7 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
                 amount_asset=original.asset_code,
                 description=op.description,
                 chart_of_accounts=op.chart_of_accounts,
-                metadata=op.metadata or None,
+                metadata=_without(op.metadata, unique_op) or None,
                 route=op.route,
                 route_id=op.route_id,
                 rate=converted[1] if converted is not None else None,
@@ -892,7 +907,7 @@ def transaction_revert(*, ledger: Ledger, transaction_id: uuid.UUID) -> PostingR
             description=original.description,
             code=original.code,
             chart_of_accounts_group_name=original.chart_of_accounts_group_name,
-            metadata=original.metadata or {},
+            metadata=_without(original.metadata, unique_tx),
             route=original.route,
             route_id=original.route_id,
         )
