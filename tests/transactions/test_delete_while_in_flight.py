@@ -205,3 +205,43 @@ def test_the_review_scenario_never_commits_through_a_new_external(
     assert Balance.objects.filter(ledger_id=book.ledger["id"], alias="@external/EUR").count() == 1
     assert Transaction.objects.get(pk=hold["id"]).status == "PENDING"
     book.ok(book.action(hold["id"], "commit"))
+
+
+# --- the race: a hold and the delete of its destination at the same time -------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_racing_the_delete_of_its_destination_never_outlives_it(book: Book) -> None:
+    """A synchronous hold locks the balances it names FOR UPDATE and keeps only those not
+    deleted; the delete locks them too before it looks for pending transactions. So either the
+    hold is refused (the delete went first) or the delete is (it saw the hold): never a
+    PENDING hold to a deleted account."""
+    from tests.transactions.test_hot_account import outcome, run_together
+
+    prefix = "/v1" + book.path("")
+    for round_ in range(12):
+        alias = f"@race{round_}"
+        account_id = book.account(alias)["id"]
+
+        def work(index: int, client: Any, alias: str = alias, account_id: str = account_id) -> Any:
+            if index == 0:
+                body = send("USD", "0.01", [amt("@alice", "0.01")], [amt(alias, "0.01")])
+                body["pending"] = True
+                return outcome(
+                    client.post(
+                        prefix + "/transactions/json",
+                        orjson.dumps(body),
+                        content_type="application/json",
+                    )
+                )
+            return outcome(client.delete(prefix + f"/accounts/{account_id}"))
+
+        held, deleted = run_together(2, work)
+        assert held[0] < 500, held
+        assert deleted[0] < 500, deleted
+        assert (held[0] == 201) != (deleted[0] == 204), (round_, held, deleted)
+        if deleted[0] != 204:
+            assert deleted == (422, "0012"), deleted
+        pending = Transaction.objects.filter(status="PENDING", destination__contains=[alias])
+        alive = Account.objects.filter(pk=account_id).exists()
+        assert pending.exists() == alive, (round_, held, deleted)
