@@ -145,6 +145,8 @@ def _apply(
             raise
     results: list[Any] = []
     for index, item in zip(indexes, payload, strict=True):
+        if atomic and results and "error" in results[-1]:
+            break  # the request's refusal is this earlier item's own
         try:
             with transaction.atomic():
                 results += _call_bulk(ledger_id, [item], atomic)

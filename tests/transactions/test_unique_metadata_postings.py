@@ -310,3 +310,18 @@ def test_an_async_posting_declined_for_a_unique_value_says_0498(api: Api, settin
     assert declined.status_description.startswith("0498: "), declined.status_description
     assert "mdx_" not in declined.status_description  # no internal index name
     assert b.balance("@y")[0] == Decimal("2")
+
+
+def test_an_atomic_bulk_names_its_first_refused_item_when_a_later_one_collides(
+    api: Api,
+) -> None:
+    _unique(api, "operation")
+    b = _book(api, fund="10")
+    items = [_tagged(0, "A"), _tagged(1, "B", value="100"), _tagged(2, "C"), _tagged(3, "C")]
+    response = _bulk(b, items, atomic=True)
+    body = body_of(response)
+    assert response.status_code == 422, body
+    assert body["code"] == "0018", body
+    assert body["fields"]["item"] == 1, body
+    assert b.balance("@x")[0] == Decimal("10")
+    assert not Transaction.objects.filter(ledger_id=b.ledger["id"], description="0").exists()
