@@ -128,13 +128,28 @@ post_delete.connect(forget_unique_keys, sender=MetadataIndex, dispatch_uid="mdx-
 post_migrate.connect(forget_unique_keys, dispatch_uid="mdx-unique-keys-migrate")
 
 
-def index_name(entity_name: str, key: str) -> str:
-    """A PostgreSQL identifier (at most 63 bytes) that names the entity and the key."""
-    name = f"mdx_{entity_name}_{key}".lower()
-    if len(name) <= 63:
-        return name
-    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
-    return f"{name[:54]}_{digest}"
+def index_name(entity_name: str, key: str, *, distinct: bool = False) -> str:
+    """A PostgreSQL identifier (at most 63 bytes) that names the entity and the key.
+
+    An all-lowercase key has ``mdx_<entity>_<key>`` (the name indexes have been recorded
+    under), cut to 54 characters and ended by ``_`` and a digest of the key when longer than
+    63. Keys are case-sensitive, so a key with a capital (``Ref`` beside ``ref``), a key whose
+    plain name another entity's key would have too (``account`` + ``type_x`` and
+    ``account_type`` + ``x``), or one asked ``distinct`` (its plain name is recorded for
+    another key) ends instead in ``$`` and a digest of the entity and the exact key: ``$``
+    occurs in no entity name and no key, so that name is no plain name."""
+    plain = f"mdx_{entity_name}_{key}"
+    longer = (e for e in ENTITIES if len(e) > len(entity_name))
+    if (
+        not distinct
+        and key == key.lower()
+        and not any(f"{entity_name}_{key}".startswith(f"{e}_") for e in longer)
+    ):
+        if len(plain) <= 63:
+            return plain
+        return f"{plain[:54]}_{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+    digest = hashlib.sha256(f"{entity_name}:{key}".encode()).hexdigest()[:8]
+    return f"{plain.lower()[:54]}${digest}"
 
 
 def index_out(index: MetadataIndex, accesses: int | None = None) -> dict[str, Any]:
@@ -225,6 +240,10 @@ def _create(
             entity_type="MetadataIndex",
         )
     name = index_name(entity_name, key)
+    if MetadataIndex.objects.filter(index_name=name).exists():
+        # Recorded before names kept case and entities apart (another key's "Ref" as
+        # mdx_operation_ref): this key takes its distinct name.
+        name = index_name(entity_name, key, distinct=True)
     store = metadata_store.store()
     if isinstance(store, metadata_store.MongoMetadataStore):
         _build_in_mongodb(store, model, key, unique=unique, sparse=sparse)

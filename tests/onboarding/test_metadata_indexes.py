@@ -3,6 +3,7 @@ concurrently, and used by the ``metadata.<key>`` filters."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from typing import Any
@@ -73,7 +74,10 @@ def test_create_list_and_drop(api: Api) -> None:
         ),
         201,
     )
-    account_def = _indexes("onboarding_account")["mdx_account_customerid"]
+    # A key with a capital: its name keeps it apart from "customerid" (a digest of the key).
+    customer = index_name("account", "customerId")
+    assert customer.startswith("mdx_account_customerid$")
+    account_def = _indexes("onboarding_account")[customer]
     assert account_def.startswith("CREATE UNIQUE INDEX")
     assert "WHERE (deleted_at IS NULL)" in account_def
 
@@ -139,6 +143,100 @@ def test_long_keys_get_a_valid_index_name() -> None:
     name = index_name("transaction", "k" * 100)
     assert len(name) <= 63
     assert name != index_name("transaction", "k" * 99 + "j")
+
+
+def test_index_names_of_lowercase_keys_are_unchanged() -> None:
+    # Indexes are recorded by name: an all-lowercase key keeps the name it always had.
+    assert index_name("transaction", "invoice") == "mdx_transaction_invoice"
+    assert index_name("account_type", "x") == "mdx_account_type_x"
+    long = "k" * 100
+    assert (
+        index_name("transaction", long)
+        == f"mdx_transaction_{long}"[:54] + "_" + (hashlib.sha256(long.encode()).hexdigest()[:8])
+    )
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        (("operation", "Ref"), ("operation", "ref")),
+        (("operation", "REF"), ("operation", "Ref")),
+        (("account", "type_x"), ("account_type", "x")),
+        (("operation", "route_x"), ("operation_route", "x")),
+        (("transaction", "route_x"), ("transaction_route", "x")),
+        (("transaction", "K" * 100), ("transaction", "k" * 100)),
+        (("transaction", "K" + "k" * 99), ("transaction", "k" * 100)),
+        (("transaction", "K" + "k" * 99), ("transaction", "K" + "k" * 98 + "j")),
+        (("operation", "Ref"), ("operation", "ref_" + "0" * 8)),
+    ],
+)
+def test_distinct_keys_get_distinct_valid_index_names(
+    one: tuple[str, str], other: tuple[str, str]
+) -> None:
+    plain = {index_name(*one), index_name(*other)}
+    assert len(plain) == 2
+    for key in (one, other):
+        assert index_name(*key, distinct=True) not in plain - {index_name(*key)}
+        assert index_name(*key, distinct=True) != index_name(*other if key == one else one)
+    for name in plain | {index_name(*one, distinct=True), index_name(*other, distinct=True)}:
+        assert len(name.encode()) <= 63
+        assert name.startswith("mdx_")
+        assert "~" not in name  # the rebuild's temporary names
+
+
+def test_keys_differing_in_case_get_their_own_indexes(api: Api) -> None:
+    api.ok(api.post(f"{ROOT}/entities/operation", {"metadataKey": "Ref"}), 201)
+    api.ok(api.post(f"{ROOT}/entities/operation", {"metadataKey": "ref", "unique": True}), 201)
+    api.ok(api.post(f"{ROOT}/entities/operation", {"metadataKey": "REF"}), 201)
+    made = _indexes("transactions_operation")
+    assert set(made) == {index_name("operation", k) for k in ("Ref", "ref", "REF")}
+    assert "UNIQUE" in made["mdx_operation_ref"]
+    assert "'ref'" in made["mdx_operation_ref"]
+    assert "'Ref'" in made[index_name("operation", "Ref")]
+    assert sorted(i["metadataKey"] for i in _listed(api)) == ["REF", "Ref", "ref"]
+    assert_error(api.post(f"{ROOT}/entities/operation", {"metadataKey": "Ref"}), 409, "0132")
+
+
+def test_an_entity_and_a_longer_one_do_not_share_an_index_name(api: Api) -> None:
+    api.ok(api.post(f"{ROOT}/entities/account_type", {"metadataKey": "x"}), 201)
+    api.ok(api.post(f"{ROOT}/entities/account", {"metadataKey": "type_x"}), 201)
+    assert "mdx_account_type_x" in _indexes("onboarding_accounttype")
+    assert set(_indexes("onboarding_account")) == {index_name("account", "type_x")}
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (("operation", "transactions_operation", "Ref"), ("operation", "ref")),
+        (("account", "onboarding_account", "type_x"), ("account_type", "x")),
+    ],
+)
+def test_a_name_recorded_by_an_older_version_leaves_room_for_the_other_key(
+    api: Api, old: tuple[str, str, str], new: tuple[str, str]
+) -> None:
+    """An older version named Ref's index mdx_operation_ref (and account + type_x's
+    mdx_account_type_x): the key that now has that plain name gets a distinct one."""
+    entity, table, key = old
+    legacy = f"mdx_{entity}_{key}".lower()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE INDEX \"{legacy}\" ON {table} (ledger_id, (metadata ->> '{key}')) "
+            f"WHERE deleted_at IS NULL AND metadata ? '{key}'"
+        )
+    MetadataIndex.objects.create(
+        entity_name=entity, metadata_key=key, index_name=legacy, unique=False, sparse=True
+    )
+    api.ok(api.post(f"{ROOT}/entities/{new[0]}", {"metadataKey": new[1], "unique": True}), 201)
+    recorded = MetadataIndex.objects.get(entity_name=new[0], metadata_key=new[1])
+    assert recorded.index_name == index_name(*new, distinct=True) != legacy
+    assert _existing_index(legacy)
+    assert _existing_index(recorded.index_name)
+
+
+def _existing_index(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [name])
+        return cursor.fetchone() is not None
 
 
 def test_the_metadata_filter_uses_the_index(
