@@ -448,10 +448,15 @@ def test_f14_settling_does_not_see_another_ledgers_queue(
 # --- F15, F16: revert and commit follow the alias, not the account, after a delete ------------
 
 
-def _reuse_alias(api: Api, book: Book, alias: str) -> str:
-    """Deletes the (empty) account with ``alias`` and opens a new one with the same alias."""
+def _reuse_alias(api: Api, book: Book, alias: str) -> str | None:
+    """Deletes the (empty) account with ``alias`` and opens a new one with the same alias; None
+    when the delete is refused (422 0012) because a posting in flight still names the account
+    (one way of closing the hole: the alias is then never reused under it)."""
     old = body_of(api.get(book.path(f"/accounts/alias/{alias}")))
-    assert api.delete(book.path(f"/accounts/{old['id']}")).status_code == 204
+    deleted = api.delete(book.path(f"/accounts/{old['id']}"))
+    if deleted.status_code == 422 and body_of(deleted).get("code") == "0012":
+        return None
+    assert deleted.status_code == 204, body_of(deleted)
     new = book.account(alias)
     assert new["id"] != old["id"]
     return new["id"]
@@ -472,6 +477,7 @@ def test_f15_revert_never_takes_money_from_an_account_that_was_not_in_the_transa
     first = book.ok(book.transfer("@alice", "@bob", "10"))
     book.ok(book.transfer("@bob", "@carol", "10"))
     new_bob = _reuse_alias(api, book, "@bob")
+    assert new_bob is not None, "nothing in flight names @bob: its empty account may go"
     book.fund("@bob", "10")
     response = book.action(first["id"], "revert")
     assert_4xx(response)
@@ -488,6 +494,10 @@ def test_f16_commit_never_credits_an_account_opened_after_the_hold(api: Api, boo
     account that did not exist when the hold was made."""
     hold = book.ok(book.transfer("@alice", "@bob", "10", pending=True))
     new_bob = _reuse_alias(api, book, "@bob")
+    if new_bob is None:  # the hold keeps @bob's account: the commit credits that one
+        book.ok(book.action(hold["id"], "commit"))
+        assert book.balance("@bob")[0] == 10
+        return
     response = book.action(hold["id"], "commit")
     assert_4xx(response)
     assert Balance.objects.get(account_id=new_bob, key="default").available == 0
