@@ -99,7 +99,8 @@ def test_the_envelope_is_midaz_s(book: Book, consumer: tuple[Connection, Queue])
     book.ok(book.action(held["id"], "commit"))
     events.relay()
     got = [body for key, body in drain(*consumer) if body["payload"]["id"] == held["id"]]
-    pending, approved = sorted(got, key=lambda b: b["eventId"])
+    # eventId is the outbox row id as text: order by its number ("99" sorts after "100").
+    pending, approved = sorted(got, key=lambda b: int(b["eventId"]))
     assert set(pending) == {
         "eventId",
         "source",
