@@ -63,13 +63,19 @@ _CLAIM_SQL = """
 """
 
 
+# One immediate retry: a pooled connection that the broker dropped (a RabbitMQ restart, an
+# idle timeout) fails its first publish, and kombu reconnects for the second; a broker that is
+# down still fails fast (the connection is refused).
+_PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0}
+
+
 def publish(ledger_id: uuid.UUID) -> None:
     """Asks a worker to apply the ledger's queued postings. A failure to publish is logged and
     swallowed: the posting is already durable, and the sweep applies it."""
     from transactions.tasks import apply_postings
 
     try:
-        apply_postings.apply_async(args=(str(ledger_id),), retry=False)
+        apply_postings.apply_async(args=(str(ledger_id),), retry=True, retry_policy=_PUBLISH_RETRY)
     except Exception:
         logger.warning("could not publish the apply task; the sweep will apply", exc_info=True)
 
