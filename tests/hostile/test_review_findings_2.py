@@ -13,15 +13,9 @@ import orjson
 import pytest
 
 from tests.helpers import Api
+from tests.hostile.test_review_findings import body_of
 from tests.transactions.book import Book, amt, send
 from transactions.models import Balance, Transaction
-
-
-def body_of(response: Any) -> Any:
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return response.content[:300]
 
 
 @pytest.fixture
